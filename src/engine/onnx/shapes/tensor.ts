@@ -1,0 +1,3 @@
+import type { ShapeTable } from './types';
+
+export const tensorShapes: ShapeTable = {};
