@@ -1,4 +1,303 @@
-import type { RuleEntry } from '../types';
+// Gradient rules for Conv and ConvTranspose, built from Conv, ConvTranspose, Transpose, Reshape,
+// Slice, Pad, Concat, MatMul and ReduceSum only.
+//
+// Notation for one spatial axis: stride s, dilation d, kernel k, extent e = d*(k-1)+1, pads
+// pb/pe. Conv reads  Y[o] = sum_kk W[kk] * Xpad[o*s + kk*d]  where Xpad[p] = X[p - pb].
+//   dX: the adjoint of "gather Xpad[o*s + kk*d]" is "scatter-add to o*s + kk*d", which is
+//       exactly ConvTranspose with the same W, s, d and pads; output_padding r adds back the
+//       r = (in + pb + pe - e) mod s trailing inputs that no window reached (zero gradient).
+//   dW: dW[kk] = sum_o G[o] * Xpad[o*s + kk*d] is a correlation of Xpad with G in which kk walks
+//       with step d and o with step s: a Conv whose kernel is G, with strides = d and
+//       dilations = s (the forward's strides and dilations swap roles). Batch and channels swap
+//       too (batch becomes the reduction axis), and groups map to groups (see windowCorrelation).
+// ConvTranspose is the adjoint of Conv, so the same two constructions serve it the other way.
+//
+// Those general constructions are slow in onnxruntime's CPU kernels for the common 2-D, group-1
+// case, so that case takes two faster forms (FAST PATHS below, with the measurements that chose
+// them):
+//   dW: explicit im2col, one strided Slice of the padded input per kernel tap, and MatMuls over
+//       (n, y, x); the correlation-as-Conv has a dY-sized kernel and a 3x3 output, which ORT's
+//       im2col+GEMM turns into a GEMM of width 9 (2.3-4.5x slower than the forward conv);
+//   dX at stride 1: the adjoint of a stride-1 correlation is a correlation with the flipped,
+//       channel-transposed kernel, i.e. a plain Conv, which ORT runs with its NCHWc kernels
+//       (the flipped weights of an initializer constant-fold), 1.4-3.5x faster than ConvTranspose.
+import type { GraphBuilder } from '../../onnx/builder';
+import { convTransposeAxes, slidingWindowAxes, type WindowAxis } from '../../onnx/shapes/nn';
+import { attrInt, nodeError } from '../../onnx/shapes/elementwise';
+import type { GradContext, RuleEntry } from '../types';
+import { reduceSum, reshape } from '../unbroadcast';
 
-// Owned by the nn-ops work; filled in there.
-export const convRules: RuleEntry[] = [];
+/** Per-axis parameters of a window correlation (see windowCorrelation). */
+export interface CorrelationAxis {
+  /** step of the window position o (the forward stride) */
+  stride: number;
+  /** step of the kernel tap kk (the forward dilation) */
+  dilation: number;
+  /** zeros in front of the input (the forward's padBegin) */
+  padBegin: number;
+  /** number of kernel taps wanted in the result */
+  kernel: number;
+}
+
+/** Slice along `axes` from 0 to `sizes` when any is smaller than `shape` there. */
+export function cropTo(b: GraphBuilder, x: string, shape: readonly number[], axes: readonly number[], sizes: readonly number[]): string {
+  if (axes.every((a, i) => shape[a] === sizes[i])) return x;
+  return b.op('Slice', [x, b.ints(axes.map(() => 0)), b.ints([...sizes]), b.ints([...axes])]);
+}
+
+export function perm01(rank: number): number[] {
+  return [1, 0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+}
+
+/**
+ * R[gi*B + j, a, kk] = sum_n sum_o K[n, gi*B + j, o] * Ipad[n, gi*A + a, o*stride + kk*dilation]
+ * for I of shape [N, group*A, ...] and K of shape [N, group*B, ...o]: the weight gradient of Conv
+ * (I = X, K = dY) and of ConvTranspose (I = dY, K = X).
+ *
+ * Built as one grouped Conv: batch <-> channel swap turns the sum over n into the channel
+ * reduction of a Conv. With I viewed as It[a, gi*N + n] = I[n, gi*A + a] and K as
+ * Kt[gi*B + j, n] = K[n, gi*B + j] (a plain transpose), Conv(It, Kt, group) sums exactly over the
+ * n of group gi. Its spatial output can exceed `kernel` taps when the input has trailing
+ * positions that no forward window read; those are cropped.
+ */
+export function windowCorrelation(
+  b: GraphBuilder,
+  input: string,
+  inputShape: readonly number[],
+  kernelValue: string,
+  kernelShape: readonly number[],
+  group: number,
+  axes: readonly CorrelationAxis[],
+): string {
+  const rank = inputShape.length;
+  const n = inputShape[0]!;
+  const a = inputShape[1]! / group;
+  const spatial = inputShape.slice(2);
+  let it: string;
+  if (group === 1) {
+    it = b.op('Transpose', [input], { perm: perm01(rank) });
+  } else {
+    const split = reshape(b, input, [n, group, a, ...spatial]);
+    const swapped = b.op('Transpose', [split], { perm: [2, 1, 0, ...spatial.map((_, i) => i + 3)] });
+    it = reshape(b, swapped, [a, group * n, ...spatial]);
+  }
+  const kt = b.op('Transpose', [kernelValue], { perm: perm01(rank) });
+  const padsEnd: number[] = [];
+  const resultSizes: number[] = [];
+  axes.forEach((ax, i) => {
+    const inSize = spatial[i]!;
+    const positions = kernelShape[i + 2]!;
+    // padded length the forward windows reach: (positions-1)*s + d*(k-1) + 1
+    const reach = (positions - 1) * ax.stride + ax.dilation * (ax.kernel - 1) + 1;
+    const padEnd = Math.max(0, reach - ax.padBegin - inSize);
+    padsEnd.push(padEnd);
+    resultSizes.push(Math.floor((inSize + ax.padBegin + padEnd - ((positions - 1) * ax.stride + 1)) / ax.dilation) + 1);
+  });
+  const corr = b.op('Conv', [it, kt], {
+    group,
+    strides: axes.map((ax) => ax.dilation),
+    dilations: axes.map((ax) => ax.stride),
+    pads: [...axes.map((ax) => ax.padBegin), ...padsEnd],
+  });
+  const swappedBack = b.op('Transpose', [corr], { perm: perm01(rank) });
+  const spatialAxes = axes.map((_, i) => i + 2);
+  return cropTo(b, swappedBack, [0, 0, ...resultSizes], spatialAxes, axes.map((ax) => ax.kernel));
+}
+
+// ---- FAST PATHS (2-D, group 1) ----
+//
+// Measured per conv shape of the benchmark UNet (N = 4; C in, O out channels, HxH input; ms,
+// minimum of 15 interleaved runs; 'general' is the Conv-based correlation above):
+//   dW                    forward conv  general  im2col+concat  im2col per tap
+//   C96 O32 32x32 3x3          2.60       9.4        6.1            4.1
+//   C32 O32 32x32 3x3          1.09       3.0        1.9            1.4
+//   C128 O64 16x16 3x3         1.50       4.9        3.4            2.8
+//   C32 O32 32x32 3x3 s2       0.27       0.8        0.8            0.7
+//   C96 O32 32x32 1x1          0.44       2.3        0.39           0.37
+//   C32 O4 32x32 3x3           0.43       1.7        1.07           0.64
+//   C8 O32 32x32 3x3           0.57       0.6        0.54           0.66
+//   C4 O32 32x32 3x3           0.19       0.5        0.30           0.58
+//   dX                    ConvTranspose  flipped Conv
+//   C96 O32 32x32 3x3          3.8          2.3
+//   C64 O64 16x16 3x3          0.98         0.73
+//   C32 O4 32x32 3x3           0.70         0.20
+//   C96 O32 32x32 1x1          0.56         0.60   (equal within noise)
+//   C32 O32 32x32 3x3 s2       0.37         -     (zero-insertion + Conv: 1.14; ConvTranspose kept)
+// Hence: im2col for every 2-D group-1 weight gradient, one MatMul per tap unless the sliced
+// tensor has fewer than PER_TAP_MIN_CHANNELS channels (then the taps are concatenated first, so
+// that the GEMM is not a few columns wide); the flipped Conv for stride-1 input gradients.
+
+/** Below this many sliced channels, the im2col taps are concatenated before one MatMul. */
+export const PER_TAP_MIN_CHANNELS = 16;
+
+/** 2-D and group 1: the case the fast paths were measured for (groups, 1-D and 3-D take the general path). */
+export function isFast2d(spatialRank: number, group: number): boolean {
+  return spatialRank === 2 && group === 1;
+}
+
+/**
+ * R[j, a, kk] = sum_n sum_o K[n, j, o] * Ipad[n, a, o*stride + kk*dilation] for 2-D I [N, A, H, W]
+ * and K [N, J, Ho, Wo]: windowCorrelation's result for group 1, by explicit im2col.
+ *
+ * For a kernel tap t = (ti, tj) the strided Slice Ipad[:, :, ti*d : ... : s, tj*d : ... : s] is
+ * the [N, A, Ho, Wo] block of input values that tap multiplies; with P = Ho*Wo positions,
+ *   R[:, :, t] = sum_n K[n] (J x P) . S_t[n]^T (P x A),
+ * a batched MatMul (the transpose folds into ORT's FusedMatMul) and a ReduceSum over n. Taps
+ * are concatenated along A first when A is small (PER_TAP_MIN_CHANNELS).
+ */
+export function im2colCorrelation(
+  b: GraphBuilder,
+  input: string,
+  inputShape: readonly number[],
+  kernelValue: string,
+  kernelShape: readonly number[],
+  axes: readonly CorrelationAxis[],
+): string {
+  const [n, a] = inputShape as [number, number];
+  const j = kernelShape[1]!;
+  const positions = kernelShape.slice(2);
+  const p = positions.reduce((x, y) => x * y, 1);
+  // pad so that every window the forward read lies inside: reach = (positions-1)*s + d*(k-1) + 1
+  const padsEnd = axes.map((ax, i) => Math.max(0, (positions[i]! - 1) * ax.stride + ax.dilation * (ax.kernel - 1) + 1 - ax.padBegin - inputShape[i + 2]!));
+  const padded = axes.some((ax, i) => ax.padBegin > 0 || padsEnd[i]! > 0)
+    ? b.op('Pad', [input, b.ints([0, 0, ...axes.map((ax) => ax.padBegin), 0, 0, ...padsEnd])])
+    : input;
+  const paddedSizes = axes.map((ax, i) => inputShape[i + 2]! + ax.padBegin + padsEnd[i]!);
+  const kernelRows = reshape(b, kernelValue, [n, j, p]);
+  const taps: number[][] = [[]];
+  for (const ax of axes) taps.splice(0, taps.length, ...taps.flatMap((t) => Array.from({ length: ax.kernel }, (_, k) => [...t, k])));
+  const columns = taps.map((tap) => {
+    const starts = tap.map((k, i) => k * axes[i]!.dilation);
+    const ends = starts.map((st, i) => st + (positions[i]! - 1) * axes[i]!.stride + 1);
+    const whole = starts.every((st, i) => st === 0 && ends[i] === paddedSizes[i] && axes[i]!.stride === 1);
+    const block = whole ? padded : b.op('Slice', [padded, b.ints(starts), b.ints(ends), b.ints([2, 3]), b.ints(axes.map((ax) => ax.stride))]);
+    return reshape(b, block, [n, a, p]);
+  });
+  // [N, J, P] x [N, P, A*taps] -> [N, J, taps*A], tap-major along the last axis either way
+  const contract = (cols: string): string => b.op('MatMul', [kernelRows, b.op('Transpose', [cols], { perm: [0, 2, 1] })]);
+  const perSample =
+    columns.length === 1
+      ? contract(columns[0]!)
+      : a < PER_TAP_MIN_CHANNELS
+        ? contract(b.op('Concat', columns, { axis: 1 }))
+        : b.op('Concat', columns.map(contract), { axis: 2 });
+  const summed = b.op('ReduceSum', [perSample, b.ints([0])], { keepdims: 0 });
+  // [J, taps*A] = [J, kh, kw, A] -> [J, A, kh, kw]
+  return b.op('Transpose', [reshape(b, summed, [j, ...axes.map((ax) => ax.kernel), a])], { perm: [0, 3, 1, 2] });
+}
+
+/**
+ * dX of a stride-1 Conv: with Y[o] = sum_t W[t] Xpad[o + t*d] (pads pb, pe), the adjoint is
+ *   dX[i] = sum_t W[t] dY[i + pb - t*d] = sum_t' Wf[t'] dYpad[i + t'*d],  Wf[t'] = W[k-1-t'],
+ * a correlation with the flipped kernel over dY padded by d*(k-1) - pb in front and, since
+ * Ho = H + pb + pe - d*(k-1), by d*(k-1) - pe at the end. Channels swap: Wf^T is [C, O, kh, kw].
+ * Undefined (negative pads) when a pad exceeds the dilated kernel extent; see flippedConvApplies.
+ */
+export function flippedKernelConv(b: GraphBuilder, dy: string, w: string, axes: readonly WindowAxis[]): string {
+  const spatial = axes.map((_, i) => i + 2);
+  const flipped = b.op('Slice', [w, b.ints(axes.map((ax) => ax.kernel - 1)), b.ints(axes.map((ax) => -ax.kernel - 1)), b.ints(spatial), b.ints(axes.map(() => -1))]);
+  const swapped = b.op('Transpose', [flipped], { perm: perm01(axes.length + 2) });
+  const reach = (ax: WindowAxis): number => ax.dilation * (ax.kernel - 1);
+  return b.op('Conv', [dy, swapped], {
+    dilations: axes.map((ax) => ax.dilation),
+    pads: [...axes.map((ax) => reach(ax) - ax.padBegin), ...axes.map((ax) => reach(ax) - ax.padEnd)],
+  });
+}
+
+/** The flipped-kernel Conv gives dX: 2-D group 1, stride 1, and no pad wider than the dilated kernel. */
+export function flippedConvApplies(axes: readonly WindowAxis[], group: number): boolean {
+  return isFast2d(axes.length, group) && axes.every((ax) => ax.stride === 1 && Math.max(ax.padBegin, ax.padEnd) <= ax.dilation * (ax.kernel - 1));
+}
+
+function biasGrad(ctx: GradContext, dy: string, rank: number): string {
+  return reduceSum(ctx, dy, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
+}
+
+function windowCorrelationFor(group: number): typeof im2colCorrelation {
+  return (b, input, inputShape, kernelValue, kernelShape, axes) => windowCorrelation(b, input, inputShape, kernelValue, kernelShape, group, axes);
+}
+
+function requireFloat(ctx: GradContext, value: string): void {
+  const dt = ctx.dtype(value);
+  if (dt !== 'float32' && dt !== 'float64' && dt !== 'float16') nodeError(ctx.node, `gradient of a ${dt} tensor is not supported`);
+}
+
+const convGrad = (ctx: GradContext): (string | undefined)[] => {
+  const { b, node } = ctx;
+  const dy = ctx.gradOutput(0);
+  if (dy === undefined) return ctx.node.inputs.map(() => undefined);
+  const [x, w, bias] = node.inputs as [string, string, string | undefined];
+  requireFloat(ctx, x);
+  const xShape = ctx.shape(x);
+  const wShape = ctx.shape(w);
+  const rank = xShape.length;
+  const group = attrInt(node, 'group', 1);
+  const axes = slidingWindowAxes(node, xShape.slice(2), wShape.slice(2), false);
+  const grads: (string | undefined)[] = [undefined, undefined, undefined];
+
+  if (ctx.needsGrad(0) && flippedConvApplies(axes, group)) {
+    grads[0] = flippedKernelConv(b, dy, w, axes);
+  } else if (ctx.needsGrad(0)) {
+    const outputPadding = axes.map((ax) => {
+      const reached = ax.stride * (ax.outSize - 1) + ax.dilation * (ax.kernel - 1) + 1 - ax.padBegin - ax.padEnd;
+      return ax.inSize - reached;
+    });
+    grads[0] = b.op('ConvTranspose', [dy, w], {
+      group,
+      strides: axes.map((ax) => ax.stride),
+      dilations: axes.map((ax) => ax.dilation),
+      pads: [...axes.map((ax) => ax.padBegin), ...axes.map((ax) => ax.padEnd)],
+      output_padding: outputPadding,
+    });
+  }
+  if (ctx.needsGrad(1)) {
+    const correlate = isFast2d(axes.length, group) ? im2colCorrelation : windowCorrelationFor(group);
+    grads[1] = correlate(b, x, xShape, dy, ctx.shape(node.outputs[0]!), axes);
+  }
+  if (bias && ctx.needsGrad(2)) grads[2] = biasGrad(ctx, dy, rank);
+  return grads;
+};
+
+const convTransposeGrad = (ctx: GradContext): (string | undefined)[] => {
+  const { b, node } = ctx;
+  const dy = ctx.gradOutput(0);
+  if (dy === undefined) return ctx.node.inputs.map(() => undefined);
+  const [x, w, bias] = node.inputs as [string, string, string | undefined];
+  requireFloat(ctx, x);
+  const xShape = ctx.shape(x);
+  const wShape = ctx.shape(w);
+  const yShape = ctx.shape(node.outputs[0]!);
+  const rank = xShape.length;
+  const group = attrInt(node, 'group', 1);
+  const axes = convTransposeAxes(node, xShape.slice(2), wShape.slice(2));
+  const spatialAxes = axes.map((_, i) => i + 2);
+  // positions of the full transposed result that the output dropped (cropEnd > 0) are padding
+  // for the adjoint Conv; extra zero outputs (cropEnd < 0) are never read, hence the crop
+  const padsEnd = axes.map((ax) => Math.max(0, ax.cropEnd));
+  const grads: (string | undefined)[] = [undefined, undefined, undefined];
+
+  if (ctx.needsGrad(0)) {
+    // dX[i] = sum_kk W[kk] * dYfull[i*s + kk*d]: a Conv of dY with the same W (its [Cin, Cout/g]
+    // layout is exactly Conv's [out, in/g] for the reverse direction)
+    const conv = b.op('Conv', [dy, w], {
+      group,
+      strides: axes.map((ax) => ax.stride),
+      dilations: axes.map((ax) => ax.dilation),
+      pads: [...axes.map((ax) => ax.padBegin), ...padsEnd],
+    });
+    const convSizes = axes.map((ax, i) => Math.floor((ax.outSize + ax.padBegin + padsEnd[i]! - (ax.dilation * (ax.kernel - 1) + 1)) / ax.stride) + 1);
+    grads[0] = cropTo(b, conv, [0, 0, ...convSizes], spatialAxes, axes.map((ax) => ax.inSize));
+  }
+  if (ctx.needsGrad(1)) {
+    const correlate = isFast2d(axes.length, group) ? im2colCorrelation : windowCorrelationFor(group);
+    const corrAxes = axes.map((ax) => ({ stride: ax.stride, dilation: ax.dilation, padBegin: ax.padBegin, kernel: ax.kernel }));
+    grads[1] = correlate(b, dy, yShape, x, xShape, corrAxes);
+  }
+  if (bias && ctx.needsGrad(2)) grads[2] = biasGrad(ctx, dy, rank);
+  return grads;
+};
+
+export const convRules: RuleEntry[] = [
+  { opType: 'Conv', rule: convGrad },
+  { opType: 'ConvTranspose', rule: convTransposeGrad },
+];

@@ -1,0 +1,8 @@
+// The engine's method table: one entry per protocol method. Adding a method means adding it to
+// EngineMethods in shared/engine-protocol.ts and here; the type makes a missing entry an error.
+import type { HandlerTable } from '../handler';
+import { ping } from './ping';
+import { runtimeInfo } from './runtime-info';
+import { sleepJob } from './sleep-job';
+
+export const engineMethods: HandlerTable = { ping, sleepJob, runtimeInfo };

@@ -1,0 +1,63 @@
+// English UI strings: the reference catalogue. Every other language must have the same keys
+// (checked by the type of ko.ts). `{name}` marks a value filled in at run time.
+export const en = {
+  'app.title': 'DefectForge',
+  'app.tagline': 'Few-shot synthetic defect images with pixel-exact masks',
+  'settings.language': 'Language',
+  'settings.theme': 'Theme',
+  'theme.dark': 'Dark',
+  'theme.light': 'Light',
+
+  'start.heading': 'Get started',
+  'start.create': 'New project…',
+  'start.open': 'Open project…',
+  'start.recent': 'Recent projects',
+  'start.noRecent': 'No recent projects yet.',
+  'start.openedAt': 'opened {when}',
+
+  'project.close': 'Close',
+  'project.summary': '{categories} categories · {images} images · {blobs} stored files ({size})',
+  'project.empty': 'This project holds no images yet. Import a dataset to begin.',
+  'project.category': 'Category',
+  'project.trainGood': 'Train · good',
+  'project.testGood': 'Test · good',
+  'project.defectType': 'Defect type',
+  'project.images': 'Images',
+  'project.masks': 'Masks',
+  'project.train': 'Train',
+  'project.holdout': 'Held out',
+  'project.noDefects': 'No defect images in this category.',
+
+  'import.heading': 'Import a dataset',
+  'import.layout': 'Layout',
+  'import.layout.auto': 'Detect automatically',
+  'import.layout.mvtec': 'MVTec AD',
+  'import.layout.folder': 'Plain folder',
+  'import.start': 'Import dataset…',
+  'import.running': 'Importing… {done} of {total} files',
+  'import.preparing': 'Reading the folder…',
+  'import.done': 'Imported {images} images and {masks} masks in {seconds} s.',
+  'import.alreadyPresent': '{images} images and {masks} masks were already in the project.',
+  'import.rejected': 'Files rejected: {count}',
+  'import.noProblems': 'No problems found.',
+  'import.problems': 'Problems',
+  'import.path': 'File',
+  'import.reason': 'Reason',
+  'import.severity.error': 'Rejected',
+  'import.severity.warning': 'Warning',
+
+  'problem.EMPTY_FILE': 'Empty file',
+  'problem.UNREADABLE_IMAGE': 'Unreadable image',
+  'problem.UNSUPPORTED_IMAGE': 'Unsupported image',
+  'problem.MASK_WITHOUT_IMAGE': 'Mask without image',
+  'problem.MASK_SIZE_MISMATCH': 'Mask size differs from image',
+  'problem.MASK_EMPTY': 'Empty mask',
+  'problem.MASK_NOT_BINARY': 'Mask not binary',
+  'problem.MASK_DUPLICATE': 'Duplicate mask',
+  'problem.IMAGE_WITHOUT_MASK': 'Defect image without mask',
+
+  'error.heading': 'Error',
+  'error.dismiss': 'Dismiss',
+} as const;
+
+export type MessageKey = keyof typeof en;

@@ -1,0 +1,63 @@
+// Korean UI strings. Typed as a complete map of the English keys, so a missing or misspelt key
+// fails to compile.
+import type { MessageKey } from './en';
+
+export const ko: Record<MessageKey, string> = {
+  'app.title': 'DefectForge',
+  'app.tagline': '적은 수의 사진으로 픽셀 단위 마스크가 있는 합성 결함 이미지 생성',
+  'settings.language': '언어',
+  'settings.theme': '테마',
+  'theme.dark': '어두운 테마',
+  'theme.light': '밝은 테마',
+
+  'start.heading': '시작하기',
+  'start.create': '새 프로젝트…',
+  'start.open': '프로젝트 열기…',
+  'start.recent': '최근 프로젝트',
+  'start.noRecent': '최근 프로젝트가 없습니다.',
+  'start.openedAt': '{when}에 열림',
+
+  'project.close': '닫기',
+  'project.summary': '카테고리 {categories}개 · 이미지 {images}장 · 저장된 파일 {blobs}개 ({size})',
+  'project.empty': '이 프로젝트에는 아직 이미지가 없습니다. 데이터셋을 가져와 시작하세요.',
+  'project.category': '카테고리',
+  'project.trainGood': '학습 · 정상',
+  'project.testGood': '테스트 · 정상',
+  'project.defectType': '결함 유형',
+  'project.images': '이미지',
+  'project.masks': '마스크',
+  'project.train': '학습',
+  'project.holdout': '보류',
+  'project.noDefects': '이 카테고리에는 결함 이미지가 없습니다.',
+
+  'import.heading': '데이터셋 가져오기',
+  'import.layout': '폴더 구조',
+  'import.layout.auto': '자동 감지',
+  'import.layout.mvtec': 'MVTec AD',
+  'import.layout.folder': '일반 폴더',
+  'import.start': '데이터셋 가져오기…',
+  'import.running': '가져오는 중… {total}개 중 {done}개',
+  'import.preparing': '폴더를 읽는 중…',
+  'import.done': '{seconds}초 동안 이미지 {images}장과 마스크 {masks}개를 가져왔습니다.',
+  'import.alreadyPresent': '이미지 {images}장과 마스크 {masks}개는 이미 프로젝트에 있었습니다.',
+  'import.rejected': '거부된 파일: {count}개',
+  'import.noProblems': '문제가 없습니다.',
+  'import.problems': '문제',
+  'import.path': '파일',
+  'import.reason': '이유',
+  'import.severity.error': '거부됨',
+  'import.severity.warning': '경고',
+
+  'problem.EMPTY_FILE': '빈 파일',
+  'problem.UNREADABLE_IMAGE': '읽을 수 없는 이미지',
+  'problem.UNSUPPORTED_IMAGE': '지원하지 않는 이미지',
+  'problem.MASK_WITHOUT_IMAGE': '이미지가 없는 마스크',
+  'problem.MASK_SIZE_MISMATCH': '마스크 크기가 이미지와 다름',
+  'problem.MASK_EMPTY': '빈 마스크',
+  'problem.MASK_NOT_BINARY': '이진이 아닌 마스크',
+  'problem.MASK_DUPLICATE': '중복된 마스크',
+  'problem.IMAGE_WITHOUT_MASK': '마스크가 없는 결함 이미지',
+
+  'error.heading': '오류',
+  'error.dismiss': '닫기',
+};
