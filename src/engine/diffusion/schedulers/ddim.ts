@@ -6,39 +6,20 @@
 // with a_t = abar at this step's timestep and a_p = abar at the next step's (1 or abar_0 at the end).
 
 import type { Rng } from '../../../shared/random';
-import { alphasCumprod, spacedTimesteps, type ScheduleConfig } from '../schedule';
-import { checkStepIndex, noiseWithAlpha, splitPrediction, type Scheduler, type StepResult } from './scheduler';
+import type { ScheduleConfig } from '../schedule';
+import { AlphaSpaceScheduler } from './alpha-space';
+import { checkStepIndex, splitPrediction, type StepResult } from './scheduler';
 
-export class DdimScheduler implements Scheduler {
+export class DdimScheduler extends AlphaSpaceScheduler {
   readonly name = 'ddim';
-  readonly timesteps: readonly number[];
-  readonly initNoiseSigma = 1;
-  private readonly abar: Float64Array;
-  private readonly finalAbar: number;
 
   constructor(
-    private readonly config: ScheduleConfig,
+    config: ScheduleConfig,
     steps: number,
     readonly eta = 0,
   ) {
+    super(config, steps, (abar) => (config.setAlphaToOne ? 1 : abar[0]!));
     if (!(eta >= 0 && eta <= 1)) throw new RangeError(`DDIM eta must be in [0, 1], got ${eta}`);
-    this.abar = alphasCumprod(config);
-    this.timesteps = spacedTimesteps(config, steps);
-    this.finalAbar = config.setAlphaToOne ? 1 : this.abar[0]!;
-  }
-
-  /** abar at level i (level N = after the last step) */
-  levelAbar(i: number): number {
-    return i >= this.timesteps.length ? this.finalAbar : this.abar[this.timesteps[i]!]!;
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  predictOriginal(i: number, modelOutput: Float32Array, sample: Float32Array): Float32Array {
-    checkStepIndex(this.name, i, this.timesteps.length);
-    return splitPrediction(this.config.predictionType, this.levelAbar(i), modelOutput, sample).x0;
   }
 
   step(i: number, modelOutput: Float32Array, sample: Float32Array, rng: Rng): StepResult {
@@ -55,10 +36,5 @@ export class DdimScheduler implements Scheduler {
       prev[k] = sap * x0[k]! + dirCoef * eps[k]! + (sigma > 0 ? sigma * rng.normal() : 0);
     }
     return { prevSample: prev, predOriginal: x0 };
-  }
-
-  noiseTo(x0: Float32Array, noise: Float32Array, i: number): Float32Array {
-    checkStepIndex(this.name, i, this.timesteps.length, true);
-    return i >= this.timesteps.length ? Float32Array.from(x0) : noiseWithAlpha(x0, noise, this.levelAbar(i));
   }
 }

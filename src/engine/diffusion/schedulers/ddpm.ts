@@ -4,40 +4,21 @@
 //   var  = (1 - a_p) / (1 - a_t) b,   alpha = a_t / a_p,  b = 1 - alpha
 
 import type { Rng } from '../../../shared/random';
-import { alphasCumprod, spacedTimesteps, type ScheduleConfig } from '../schedule';
-import { checkStepIndex, noiseWithAlpha, splitPrediction, type Scheduler, type StepResult } from './scheduler';
+import type { ScheduleConfig } from '../schedule';
+import { AlphaSpaceScheduler } from './alpha-space';
+import { checkStepIndex, noiseWithAlpha, splitPrediction, type StepResult } from './scheduler';
 
-export class DdpmScheduler implements Scheduler {
+export class DdpmScheduler extends AlphaSpaceScheduler {
   readonly name = 'ddpm';
-  readonly timesteps: readonly number[];
-  readonly initNoiseSigma = 1;
-  private readonly abar: Float64Array;
 
-  constructor(
-    private readonly config: ScheduleConfig,
-    steps: number = config.numTrainTimesteps,
-  ) {
-    this.abar = alphasCumprod(config);
-    this.timesteps = spacedTimesteps(config, steps);
-  }
-
-  private levelAbar(i: number): number {
-    return i >= this.timesteps.length ? 1 : this.abar[this.timesteps[i]!]!;
+  constructor(config: ScheduleConfig, steps: number = config.numTrainTimesteps) {
+    super(config, steps, () => 1);
   }
 
   /** q(z_t | z_0) at any training timestep t: how training batches are noised. */
   addNoise(x0: Float32Array, noise: Float32Array, t: number): Float32Array {
     if (!Number.isInteger(t) || t < 0 || t >= this.abar.length) throw new RangeError(`timestep ${t} outside 0..${this.abar.length - 1}`);
     return noiseWithAlpha(x0, noise, this.abar[t]!);
-  }
-
-  scaleModelInput(sample: Float32Array): Float32Array {
-    return sample;
-  }
-
-  predictOriginal(i: number, modelOutput: Float32Array, sample: Float32Array): Float32Array {
-    checkStepIndex(this.name, i, this.timesteps.length);
-    return splitPrediction(this.config.predictionType, this.levelAbar(i), modelOutput, sample).x0;
   }
 
   step(i: number, modelOutput: Float32Array, sample: Float32Array, rng: Rng): StepResult {
@@ -55,10 +36,5 @@ export class DdpmScheduler implements Scheduler {
       prev[k] = cx0 * x0[k]! + cxt * sample[k]! + (std > 0 ? std * rng.normal() : 0);
     }
     return { prevSample: prev, predOriginal: x0 };
-  }
-
-  noiseTo(x0: Float32Array, noise: Float32Array, i: number): Float32Array {
-    checkStepIndex(this.name, i, this.timesteps.length, true);
-    return i >= this.timesteps.length ? Float32Array.from(x0) : noiseWithAlpha(x0, noise, this.levelAbar(i));
   }
 }
