@@ -1,0 +1,286 @@
+// The Stable Diffusion 1.x ONNX folder adapter: a DiffusionModel over a folder exported by Hugging
+// Face Optimum or diffusers' conversion script (layout in ./folder, accepted signatures in
+// ./signatures). On load, before any compute:
+//   - every file is checked (missing files, external data, inputs it does not understand: named);
+//   - the text encoder gets an `inputs_embeds` input (learned vectors go in at the placeholder);
+//   - the UNet is specialised to the latent grid and gets AAR inputs in its cross-attention layers
+//     (aar_weight = 1 and aar_columns = 0 leave it exactly as exported);
+// The user's folder is only read; derived graphs live in a work folder removed on release().
+
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../../../shared/errors';
+import { loadModel } from '../../onnx/io';
+import type { Dim, Model } from '../../onnx/ir';
+import { exposeInputsEmbeds, INPUTS_EMBEDS, tokenEmbeddingTable } from '../../onnx/passes/expose-inputs-embeds';
+import { AAR_COLUMNS, AAR_WEIGHT, insertAttentionReweight } from '../../onnx/passes/insert-attention-reweight';
+import { specialiseShapes } from '../../onnx/passes/specialise-shapes';
+import { createSession, type HostTensor, type Session, type SessionOptions } from '../../runtime';
+import { ClipTokenizer } from '../clip-tokenizer';
+import type { Conditioning, DiffusionModel, ModelFacts, NoiseRequest, Size2 } from '../types';
+import { floatTensor, readFloats, timestepTensor } from './boundary';
+import { openDerived } from './derived';
+import { halfToFloat32 } from './float16';
+import { hashFolder, readSd1Folder, type Sd1Folder } from './folder';
+import { promptTokens } from './prompt';
+import { textEncoderSignature, unetSignature, vaeDecoderSignature, vaeEncoderSignature, type FloatType, type UNetSignature, type VaeSignature } from './signatures';
+
+/** SD 1.x's VAE halves the resolution three times. */
+export const SD1_VAE_FACTOR = 8;
+export const DEFAULT_PROMPT = 'a photo of a *';
+export const DEFAULT_PLACEHOLDER = '*';
+const DEFAULT_IMAGE_SIZE: Size2 = { width: 512, height: 512 };
+/** CLIP's context length, when the export leaves it symbolic */
+const CLIP_LENGTH = 77;
+
+export interface Sd1LoadOptions {
+  /** pixel size to run at when the export's spatial size is symbolic (default 512x512) */
+  imageSize?: Size2;
+  /** prompt used when a conditioning gives none; the placeholder marks the injected vectors */
+  promptTemplate?: string;
+  placeholder?: string;
+  /** folder for derived graphs (default: a new temporary folder, removed on release) */
+  workDir?: string;
+  session?: SessionOptions;
+}
+
+/** The loaded adapter also exposes the token-embedding table (to initialise e_a from a word). */
+export interface Sd1Model extends DiffusionModel {
+  /** [width] float32 embedding of the single-token `word` (e.g. 'defect'), from the text encoder's table */
+  tokenEmbedding(word: string): Float32Array;
+}
+
+async function loadAll(folder: Sd1Folder): Promise<{ text: Model; unet: Model; vaeEncoder: Model; vaeDecoder: Model }> {
+  const { paths } = folder;
+  return {
+    text: await loadModel(paths.textEncoder),
+    unet: await loadModel(paths.unet),
+    vaeEncoder: await loadModel(paths.vaeEncoder),
+    vaeDecoder: await loadModel(paths.vaeDecoder),
+  };
+}
+
+/** A fixed dim must equal `want`; a symbolic one is bound to it. */
+function bindDim(dim: Dim | undefined, want: number, params: Record<string, number>, where: string): void {
+  if (typeof dim === 'number') {
+    if (dim !== want) throw new UserError('sd-signature', `${where} is fixed at ${dim}; this model runs at ${want}`);
+  } else if (dim) params[dim] = want;
+}
+
+function imageSizeOf(file: string, vae: VaeSignature, options: Sd1LoadOptions): Size2 {
+  const [h, w] = [vae.input.shape![2], vae.input.shape![3]];
+  const size = typeof h === 'number' && typeof w === 'number' ? { width: w, height: h } : (options.imageSize ?? DEFAULT_IMAGE_SIZE);
+  if (size.width % SD1_VAE_FACTOR !== 0 || size.height % SD1_VAE_FACTOR !== 0) {
+    throw new UserError('sd-signature', `${file}: image size ${size.width}x${size.height} is not a multiple of ${SD1_VAE_FACTOR}`);
+  }
+  return size;
+}
+
+export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): Promise<Sd1Model> {
+  const folder = await readSd1Folder(dir);
+  const { paths } = folder;
+  const models = await loadAll(folder);
+  const textSig = textEncoderSignature(paths.textEncoder, models.text);
+  const unetSig = unetSignature(paths.unet, models.unet);
+  const encoderSig = vaeEncoderSignature(paths.vaeEncoder, models.vaeEncoder);
+  const decoderSig = vaeDecoderSignature(paths.vaeDecoder, models.vaeDecoder);
+  let tokenizer: ClipTokenizer;
+  try {
+    tokenizer = new ClipTokenizer(folder.tokenizer, path.join(dir, 'tokenizer'));
+  } catch (e) {
+    throw new UserError('sd-config', (e as Error).message);
+  }
+
+  // text encoder: inputs_embeds replaces the token lookup; the table initialises rows
+  const table = await tokenEmbeddingTable(models.text, paths.textEncoder, textSig.idsInput);
+  const tableValues = table.dtype === 'float16' ? halfToFloat32(table.data as Uint16Array) : Float32Array.from(table.data as Float32Array);
+  const maxId = Math.max(...Object.values(folder.tokenizer.vocab));
+  if (maxId >= table.vocabSize) throw new UserError('sd-config', `${paths.vocab}: token id ${maxId} is beyond the text encoder's ${table.vocabSize}-row embedding table`);
+  const textDerived = exposeInputsEmbeds(models.text, textSig.idsInput);
+  const embedsInput = textDerived.graph.inputs.find((i) => i.name === INPUTS_EMBEDS)!;
+  if (embedsInput.dtype !== 'float32' && embedsInput.dtype !== 'float16') throw new UserError('sd-signature', `${paths.textEncoder}: token embeddings are ${embedsInput.dtype}`);
+  const embedsType: FloatType = embedsInput.dtype;
+  const keepsIds = textDerived.graph.inputs.some((i) => i.name === textSig.idsInput);
+  const idsDim = models.text.graph.inputs.find((i) => i.name === textSig.idsInput)!.shape![1];
+  const contextLength = typeof idsDim === 'number' ? idsDim : CLIP_LENGTH;
+  const tokenWidth = table.width;
+
+  // sizes: pixels from the VAE (or the options), latents = pixels / 8
+  const imageSize = imageSizeOf(paths.vaeEncoder, encoderSig, options);
+  const latentSize = { width: imageSize.width / SD1_VAE_FACTOR, height: imageSize.height / SD1_VAE_FACTOR };
+  const channelsDim = unetSig.sample.shape![1];
+  const latentChannels = typeof channelsDim === 'number' ? channelsDim : 4;
+  const contextWidthDim = unetSig.context.shape![2];
+  const contextWidth = typeof contextWidthDim === 'number' ? contextWidthDim : tokenWidth;
+
+  // UNet: fixed to the latent grid, then AAR inputs in every cross-attention layer
+  const params: Record<string, number> = {};
+  bindDim(unetSig.sample.shape![1], latentChannels, params, `${paths.unet}: input 'sample' channels`);
+  bindDim(unetSig.sample.shape![2], latentSize.height, params, `${paths.unet}: input 'sample' height`);
+  bindDim(unetSig.sample.shape![3], latentSize.width, params, `${paths.unet}: input 'sample' width`);
+  bindDim(unetSig.context.shape![1], contextLength, params, `${paths.unet}: input 'encoder_hidden_states' length`);
+  const unetFixed = specialiseShapes(models.unet, {}, params);
+  const reweighted = insertAttentionReweight(unetFixed, {
+    probeShapes: {
+      sample: [1, latentChannels, latentSize.height, latentSize.width],
+      timestep: unetSig.timestep.rank === 1 ? [1] : [],
+      encoder_hidden_states: [1, contextLength, contextWidth],
+    },
+  });
+
+  const ownWorkDir = options.workDir === undefined;
+  const workDir = options.workDir ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'defectforge-sd1-')));
+  const contentHash = await hashFolder(dir);
+  const sessionOptions = options.session ?? {};
+  const sessions: Session[] = [];
+  const open = async (s: Promise<Session>): Promise<Session> => {
+    const session = await s;
+    sessions.push(session);
+    return session;
+  };
+  let text: Session, unet: Session, vaeEncoder: Session, vaeDecoder: Session;
+  try {
+    text = await open(openDerived(textDerived, paths.textEncoder, workDir, 'text_encoder', sessionOptions));
+    unet = await open(openDerived(reweighted.model, paths.unet, workDir, 'unet', sessionOptions));
+    vaeEncoder = await open(createSession(paths.vaeEncoder, sessionOptions));
+    vaeDecoder = await open(createSession(paths.vaeDecoder, sessionOptions));
+  } catch (e) {
+    await Promise.all(sessions.map((s) => s.release()));
+    if (ownWorkDir) await fs.rm(workDir, { recursive: true, force: true });
+    throw e;
+  }
+
+  const facts: ModelFacts = {
+    name: path.basename(path.resolve(dir)),
+    kind: 'sd1',
+    imageSize,
+    latentChannels,
+    latentSize,
+    latentScale: folder.latentScale,
+    tokenWidth,
+    contextLength,
+    schedule: folder.schedule,
+    hasUnconditional: true,
+    attentionGrids: reweighted.layers.map((l) => l.grid),
+    contentHash,
+  };
+  const latentPlane = latentSize.width * latentSize.height;
+  const promptTemplate = options.promptTemplate ?? DEFAULT_PROMPT;
+  const placeholder = options.placeholder ?? DEFAULT_PLACEHOLDER;
+  let unconditional: Promise<{ context: Float32Array; anomalyColumns: Float32Array }> | undefined;
+
+  const runContext = async (conditioning: Conditioning | null): Promise<{ context: Float32Array; anomalyColumns: Float32Array }> => {
+    const injected = conditioning?.injected;
+    const count = injected ? injected.length / tokenWidth : 0;
+    if (!Number.isInteger(count)) throw new UserError('sd-prompt', `${injected!.length} injected values are not whole ${tokenWidth}-wide token vectors`);
+    const prompt = conditioning === null ? '' : (conditioning.prompt ?? promptTemplate);
+    let tokens: ReturnType<typeof promptTokens>;
+    try {
+      tokens = promptTokens(tokenizer, prompt, placeholder, count, contextLength);
+    } catch (e) {
+      throw e instanceof UserError ? e : new UserError('sd-prompt', `prompt '${prompt}': ${(e as Error).message}`);
+    }
+    // inputs_embeds = table[ids], with the learned vectors in the placeholder's rows
+    const embeds = new Float32Array(contextLength * tokenWidth);
+    tokens.ids.forEach((id, row) => embeds.set(tableValues.subarray(id * tokenWidth, (id + 1) * tokenWidth), row * tokenWidth));
+    tokens.slots.forEach((row, i) => embeds.set(injected!.subarray(i * tokenWidth, (i + 1) * tokenWidth), row * tokenWidth));
+    const feeds: Record<string, HostTensor> = { [INPUTS_EMBEDS]: floatTensor(embeds, [1, contextLength, tokenWidth], embedsType) };
+    if (keepsIds) {
+      feeds[textSig.idsInput] =
+        textSig.idsType === 'int64'
+          ? { dtype: 'int64', dims: [1, contextLength], data: BigInt64Array.from(tokens.ids, (v) => BigInt(v)) }
+          : { dtype: 'int32', dims: [1, contextLength], data: Int32Array.from(tokens.ids) };
+    }
+    const out = await text.run(feeds, [textSig.hiddenOutput]);
+    const context = readFloats(out[textSig.hiddenOutput]!, `${paths.textEncoder}: '${textSig.hiddenOutput}'`);
+    if (context.length !== contextLength * contextWidth) {
+      throw new UserError('sd-signature', `${paths.textEncoder}: '${textSig.hiddenOutput}' has ${context.length} values; the UNet wants [${contextLength}, ${contextWidth}]`);
+    }
+    const anomalyColumns = new Float32Array(contextLength);
+    for (const row of tokens.slots) anomalyColumns[row] = 1;
+    return { context: Float32Array.from(context), anomalyColumns };
+  };
+
+  const model: Sd1Model = {
+    facts,
+    async encode(images, batch) {
+      const { width, height } = imageSize;
+      expectLength(images, batch * 3 * width * height, 'encode: images');
+      const out = await vaeEncoder.run({ [encoderSig.input.name]: floatTensor(images, [batch, 3, height, width], encoderSig.dtype) }, [encoderSig.output]);
+      const raw = readFloats(out[encoderSig.output]!, `${paths.vaeEncoder}: '${encoderSig.output}'`);
+      return scaledPosteriorMean(raw, batch, latentChannels, latentPlane, encoderSig, folder.latentScale, paths.vaeEncoder);
+    },
+    async decode(latents, batch) {
+      expectLength(latents, batch * latentChannels * latentPlane, 'decode: latents');
+      const unscaled = Float32Array.from(latents, (v) => v / folder.latentScale);
+      const dims = [batch, latentChannels, latentSize.height, latentSize.width];
+      const out = await vaeDecoder.run({ [decoderSig.input.name]: floatTensor(unscaled, dims, decoderSig.dtype) }, [decoderSig.output]);
+      return Float32Array.from(readFloats(out[decoderSig.output]!, `${paths.vaeDecoder}: '${decoderSig.output}'`));
+    },
+    context(conditioning) {
+      if (conditioning !== null) return runContext(conditioning);
+      unconditional ??= runContext(null);
+      return unconditional.then((u) => ({ context: u.context.slice(), anomalyColumns: u.anomalyColumns.slice() }));
+    },
+    async predictNoise(request) {
+      return predict(unet, unetSig, request, { latentChannels, latentSize, contextLength, contextWidth, where: paths.unet });
+    },
+    tokenEmbedding(word) {
+      const ids = tokenizer.encodeText(word);
+      if (ids.length !== 1) throw new UserError('sd-prompt', `'${word}' is ${ids.length} tokens in ${path.join(dir, 'tokenizer')}; pick a single-token word`);
+      return tableValues.slice(ids[0]! * tokenWidth, (ids[0]! + 1) * tokenWidth);
+    },
+    async release() {
+      await Promise.all(sessions.splice(0).map((s) => s.release()));
+      if (ownWorkDir) await fs.rm(workDir, { recursive: true, force: true });
+    },
+  };
+  return model;
+}
+
+function expectLength(values: Float32Array, expected: number, what: string): void {
+  if (values.length !== expected) throw new RangeError(`${what}: ${values.length} values, expected ${expected}`);
+}
+
+/** z = scale * posterior mean: the first C of 2C channels when the encoder returns parameters. */
+function scaledPosteriorMean(raw: Float32Array, batch: number, channels: number, plane: number, sig: VaeSignature, scale: number, file: string): Float32Array {
+  const perItem = raw.length / batch;
+  const wanted = sig.outputKind === 'parameters' ? 2 * channels * plane : channels * plane;
+  if (perItem !== wanted) throw new UserError('sd-signature', `${file}: '${sig.output}' has ${perItem} values per image, expected ${wanted}`);
+  const out = new Float32Array(batch * channels * plane);
+  for (let b = 0; b < batch; b++) {
+    for (let k = 0; k < channels * plane; k++) out[b * channels * plane + k] = scale * raw[b * perItem + k]!;
+  }
+  return out;
+}
+
+interface UNetShapes {
+  latentChannels: number;
+  latentSize: Size2;
+  contextLength: number;
+  contextWidth: number;
+  where: string;
+}
+
+async function predict(unet: Session, sig: UNetSignature, request: NoiseRequest, shapes: UNetShapes): Promise<Float32Array> {
+  const { batch } = request;
+  const { latentChannels, latentSize, contextLength, contextWidth, where } = shapes;
+  const plane = latentSize.width * latentSize.height;
+  expectLength(request.latents, batch * latentChannels * plane, 'predictNoise: latents');
+  expectLength(request.context, batch * contextLength * contextWidth, 'predictNoise: context');
+  if (request.timesteps.length !== batch) throw new RangeError(`predictNoise: ${request.timesteps.length} timesteps for a batch of ${batch}`);
+  const weights = request.attentionWeights ?? new Float32Array(batch * plane).fill(1);
+  const columns = request.attentionColumns ?? new Float32Array(batch * contextLength);
+  expectLength(weights, batch * plane, 'predictNoise: attentionWeights');
+  expectLength(columns, batch * contextLength, 'predictNoise: attentionColumns');
+  const feeds: Record<string, HostTensor> = {
+    [sig.sample.name]: floatTensor(request.latents, [batch, latentChannels, latentSize.height, latentSize.width], sig.dtype),
+    [sig.timestep.name]: timestepTensor(request.timesteps, sig.timestep.dtype, sig.timestep.rank, where),
+    [sig.context.name]: floatTensor(request.context, [batch, contextLength, contextWidth], sig.dtype),
+    [AAR_WEIGHT]: { dtype: 'float32', dims: [batch, plane], data: weights },
+    [AAR_COLUMNS]: { dtype: 'float32', dims: [batch, contextLength], data: columns },
+  };
+  const out = await unet.run(feeds, [sig.output]);
+  return Float32Array.from(readFloats(out[sig.output]!, `${where}: '${sig.output}'`));
+}
