@@ -47,11 +47,46 @@ export interface RuntimeInfoResult {
   pid: number;
 }
 
+/** One generated defect image (engine method `synthesize`); paths are absolute. */
+export interface SynthesizeParams {
+  /** model folder (built-in package) */
+  model: string;
+  /** the normal (defect-free) image, at the model's image size */
+  image: string;
+  /** the defect mask (non-zero = defect), same size as the image */
+  mask: string;
+  /** output PNG; the exact mask (`<stem>.mask.png`) and lineage (`<stem>.lineage.json`) go beside it */
+  out: string;
+  /** a trained anomaly embedding (e_a, optionally the spatial encoder) */
+  embedding?: string;
+  /** texture/product family label of the model */
+  family?: string;
+  /** a defect family of the model's token table (when no embedding is given) */
+  defect?: string;
+  sampler?: 'ddim' | 'euler' | 'ddpm';
+  steps?: number;
+  eta?: number;
+  seed?: number;
+  guidance?: number;
+  aar?: boolean;
+  strength?: number;
+}
+export interface SynthesizeResult {
+  image: string;
+  mask: string;
+  lineage: string;
+  seed: number;
+  modelHash: string;
+  executionProvider: string;
+  seconds: number;
+}
+
 /** Method name -> params and result. Later issues add training and synthesis here. */
 export interface EngineMethods {
   ping: { params: PingParams; result: PingResult };
   sleepJob: { params: SleepJobParams; result: SleepJobResult };
   runtimeInfo: { params: Record<string, never>; result: RuntimeInfoResult };
+  synthesize: { params: SynthesizeParams; result: SynthesizeResult };
 }
 
 export type EngineMethod = keyof EngineMethods;

@@ -11,6 +11,8 @@ import { onnxruntimeVersion } from '../../src/engine/runtime';
 import { appVersion } from '../../src/main/store/app-version';
 import { lines, runBin } from './run-bin';
 
+const escapeRegExp = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 const root = mkdtempSync(join(os.tmpdir(), 'df cli '));
 // the current directory of every run: not the repository
 const cwd = join(root, 'Arbeits ordner ä');
@@ -23,7 +25,7 @@ test('top-level --help and -h list every registered command and exit 0', async (
     assert.equal(r.code, 0);
     assert.equal(r.stderr, '');
     assert.match(r.stdout, /^DefectForge \d+\.\d+\.\d+/);
-    for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+${c.summary.replace(/[()]/g, '\\$&')}$`, 'm'));
+    for (const c of COMMANDS) assert.match(r.stdout, new RegExp(`^  ${c.name}\\s+${escapeRegExp(c.summary)}$`, 'm'));
   }
 });
 
@@ -82,7 +84,7 @@ test('init creates a project at a relative path with spaces and non-ASCII; info 
   const text = await runBin(['info', dir], cwd);
   assert.equal(text.code, 0);
   assert.match(text.stdout, /^project     Ölwanne 7 – Kratzer$/m);
-  assert.match(text.stdout, new RegExp(`^folder      ${dir.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&')}$`, 'm'));
+  assert.match(text.stdout, new RegExp(`^folder      ${escapeRegExp(dir)}$`, 'm'));
   assert.match(text.stdout, /^jobs        0 queued, 0 running, 0 succeeded, 0 failed, 0 cancelled$/m);
 
   const again = await runBin(['init', dir], cwd);
@@ -123,6 +125,6 @@ test('doctor reports the engine runtime (JSON and text)', async () => {
 
   const text = await runBin(['doctor'], cwd);
   assert.equal(text.code, 0);
-  assert.match(text.stdout, new RegExp(`^onnxruntime-node\\s+${onnxruntimeVersion().replace(/\./g, '\\.')}$`, 'm'));
+  assert.match(text.stdout, new RegExp(`^onnxruntime-node\\s+${escapeRegExp(onnxruntimeVersion())}$`, 'm'));
   assert.match(text.stdout, new RegExp(`^cpu\\s+.+, ${os.availableParallelism()} cores$`, 'm'));
 });

@@ -4,5 +4,6 @@ import { doctorCommand } from './doctor';
 import { importCommand } from './import';
 import { infoCommand } from './info';
 import { initCommand } from './init';
+import { synthCommand } from './synth';
 
-export const COMMANDS: readonly CommandSpec[] = [initCommand, importCommand, infoCommand, doctorCommand];
+export const COMMANDS: readonly CommandSpec[] = [initCommand, importCommand, infoCommand, doctorCommand, synthCommand];

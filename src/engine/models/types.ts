@@ -37,6 +37,10 @@ export interface Conditioning {
   injected?: Float32Array;
   /** prompt words around the placeholder (SD: text; built-in: label tokens such as a texture family) */
   prompt?: string;
+  /** built-in models: a defect family of the token table ('defect:<name>:i' rows) when nothing is injected */
+  defect?: string;
+  /** built-in models: the defect mask (0 / non-zero, row-major, image size) the spatial encoder reads when no spatial tokens are injected */
+  mask?: { width: number; height: number; data: Uint8Array };
 }
 
 export interface NoiseRequest {

@@ -4,5 +4,6 @@ import type { HandlerTable } from '../handler';
 import { ping } from './ping';
 import { runtimeInfo } from './runtime-info';
 import { sleepJob } from './sleep-job';
+import { synthesize } from './synthesize';
 
-export const engineMethods: HandlerTable = { ping, sleepJob, runtimeInfo };
+export const engineMethods: HandlerTable = { ping, sleepJob, runtimeInfo, synthesize };
