@@ -7,15 +7,22 @@
 //                      TS-side gradient norm; and a full step including the Adam update
 // reported as ratios to the forward (median, and minimum, of interleaved runs after warm-up).
 // Goals: ctx <= 2.5x, all weights <= 3.5x.
+// Then where the time goes: ORT's profile of the all-weights graph and of the forward, kernel
+// time per op type (after ORT's fusions: FusedConv, FusedMatMul...), per run; and the
+// all-weights graph's kernel time by origin: the forward nodes, and the backward nodes grouped
+// by the gradient rule (forward op type) that emitted them.
 
+import { readFileSync, rmSync } from 'node:fs';
 import { buildGradientGraph } from '../src/engine/autodiff/gradient';
 import { composeTraining } from '../src/engine/autodiff/composer';
+import { gradientTable } from '../src/engine/autodiff/table';
+import type { RuleEntry } from '../src/engine/autodiff/types';
 import { Adam } from '../src/engine/autodiff/optim';
 import { buildTinyUNet, type TinyUNetConfig } from '../src/engine/nn';
 import { GraphBuilder } from '../src/engine/onnx/builder';
 import type { Model } from '../src/engine/onnx/ir';
 import { encodeModel } from '../src/engine/onnx/serialize';
-import { createSession, type HostTensor, type Session } from '../src/engine/runtime';
+import { createSession, summariseProfile, type HostTensor, type ProfileSummary, type Session } from '../src/engine/runtime';
 import { Rng } from '../src/shared/random';
 import type { BenchReport } from './run';
 
@@ -25,6 +32,10 @@ const CONFIG: TinyUNetConfig = {
 };
 const WARMUP = 2;
 const RUNS = 9;
+/** profiled runs per graph (the first run's one-off costs are averaged in) */
+const PROFILED_RUNS = 5;
+/** op types listed by name; the rest are summed into 'other' */
+const PROFILE_TOP = 12;
 
 interface Timing {
   median: number;
@@ -61,6 +72,96 @@ function modelWithLoss(): { model: Model; params: string[] } {
   return { model: b.toModel(), params: unet.params };
 }
 
+/** ORT's per-op-type kernel time of `model` over PROFILED_RUNS runs; the profile file is removed. */
+async function profileByOpType(model: Model, feeds: Record<string, HostTensor>): Promise<ProfileSummary> {
+  const session = await createSession(encodeModel(model), { intraOpNumThreads: 1, enableProfiling: true });
+  let file: string;
+  try {
+    for (let i = 0; i < PROFILED_RUNS; i++) await session.run(feeds);
+  } finally {
+    file = session.endProfiling();
+    await session.release();
+  }
+  try {
+    return summariseProfile(readFileSync(file, 'utf8'), file);
+  } finally {
+    rmSync(file, { force: true });
+  }
+}
+
+/**
+ * The table's rules, each wrapped to record the names of the nodes it emits under its op type
+ * (buildGradientGraph takes these in place of the table; the graph is the same).
+ */
+function recordingRules(origin: Map<string, string>): RuleEntry[] {
+  return gradientTable.map((entry) => {
+    const rule = entry.rule;
+    if (rule === 'no-gradient') return entry;
+    return {
+      ...entry,
+      rule: (ctx) => {
+        const before = ctx.b.graph.nodes.length;
+        const grads = rule(ctx);
+        for (const node of ctx.b.graph.nodes.slice(before)) origin.set(node.name, entry.opType);
+        return grads;
+      },
+    };
+  });
+}
+
+/**
+ * Kernel time per run by origin. ORT renames the nodes it rewrites: fusions append
+ * '/<Fusion>/...', the NCHWc transform names a conv after its output plus '_nchwc', and inserts
+ * Reorder nodes of its own.
+ */
+function timeByOrigin(profile: ProfileSummary, model: Model, forwardNodes: ReadonlySet<string>, origin: ReadonlyMap<string, string>): Map<string, number> {
+  const producer = new Map<string, string>();
+  for (const node of model.graph.nodes) for (const out of node.outputs) producer.set(out, node.name);
+  const byOrigin = new Map<string, number>();
+  for (const [ran, { opType, micros }] of profile.byNode) {
+    const base = ran.split('/')[0]!;
+    const name = base.endsWith('_nchwc') ? (producer.get(base.slice(0, -'_nchwc'.length)) ?? base) : base;
+    const key = forwardNodes.has(name)
+      ? 'forward nodes'
+      : origin.has(name)
+        ? `${origin.get(name)} rule`
+        : opType.startsWith('Reorder')
+          ? 'NCHWc layout reorders'
+          : name.endsWith('_grad_sum')
+            ? 'gradient fan-in sums'
+            : 'other';
+    byOrigin.set(key, (byOrigin.get(key) ?? 0) + micros);
+  }
+  return byOrigin;
+}
+
+function originLines(byOrigin: Map<string, number>, kernelMicros: number): string[] {
+  const parts = [...byOrigin]
+    .sort((a, b) => b[1] - a[1])
+    .map(([key, micros]) => `${key} ${(micros / 1000).toFixed(1)} ms (${((100 * micros) / kernelMicros).toFixed(0)}%)`);
+  const lines = ['all-weights kernel time by origin:'];
+  for (let i = 0; i < parts.length; i += 4) lines.push(`  ${parts.slice(i, i + 4).join(', ')}`);
+  return lines;
+}
+
+/** One line per op type of the all-weights graph, largest first, with the forward's time for that type. */
+function profileLines(weights: ProfileSummary, forward: ProfileSummary): string[] {
+  const forwardMicros = new Map(forward.byOpType.map((o) => [o.opType, o.micros]));
+  const ms = (micros: number): string => (micros / 1000).toFixed(2).padStart(6);
+  const top = weights.byOpType.slice(0, PROFILE_TOP);
+  const rest = weights.byOpType.slice(PROFILE_TOP);
+  const restMicros = rest.reduce((a, o) => a + o.micros, 0);
+  const restForward = rest.reduce((a, o) => a + (forwardMicros.get(o.opType) ?? 0), 0);
+  const row = (label: string, micros: number, share: number, calls: string, fwd: number): string =>
+    `  ${label.padEnd(24)} ${ms(micros)} ms ${(100 * share).toFixed(1).padStart(5)}%  ${calls.padStart(5)} kernels   forward ${ms(fwd)} ms`;
+  return [
+    `ORT profile, kernel time per run by op type (${PROFILED_RUNS} profiled runs; profiling inflates small kernels):`,
+    `  all weights ${ms(weights.kernelMicros)} ms, forward ${ms(forward.kernelMicros)} ms = ${(weights.kernelMicros / forward.kernelMicros).toFixed(2)}x`,
+    ...top.map((o) => row(o.opType, o.micros, o.share, String(o.calls), forwardMicros.get(o.opType) ?? 0)),
+    ...(rest.length > 0 ? [row(`other (${rest.length} types)`, restMicros, restMicros / weights.kernelMicros, String(rest.reduce((a, o) => a + o.calls, 0)), restForward)] : []),
+  ];
+}
+
 export async function run(): Promise<BenchReport> {
   const { model, params } = modelWithLoss();
   const rng = new Rng(3);
@@ -79,7 +180,8 @@ export async function run(): Promise<BenchReport> {
   const buildCtxMs = performance.now() - t0;
   const ctx = await session(ctxGraph.model);
   t0 = performance.now();
-  const weightsGraph = buildGradientGraph(model, { loss: 'loss', wrt: params });
+  const origin = new Map<string, string>();
+  const weightsGraph = buildGradientGraph(model, { loss: 'loss', wrt: params, rules: recordingRules(origin) });
   const buildWeightsMs = performance.now() - t0;
   const weights = await session(weightsGraph.model);
   const trainer = await composeTraining(model, { loss: 'loss', train: params, optimizer: new Adam({ lr: 1e-4 }), session: { intraOpNumThreads: 1 } });
@@ -92,6 +194,9 @@ export async function run(): Promise<BenchReport> {
   ])) as [Timing, Timing, Timing, Timing, Timing];
   for (const s of [forward, ctx, weights]) await s.release();
   await trainer.release();
+  const weightsProfile = await profileByOpType(weightsGraph.model, feeds);
+  const forwardProfile = await profileByOpType(model, feeds);
+  const byOrigin = timeByOrigin(weightsProfile, weightsGraph.model, new Set(model.graph.nodes.map((n) => n.name)), origin);
 
   const forwardNodes = model.graph.nodes.length;
   const ratio = (t: Timing): number => t.median / tForward.median;
@@ -120,6 +225,10 @@ export async function run(): Promise<BenchReport> {
       values[`${key}_min_ratio`] = +minRatio(t).toFixed(3);
     }
   }
+  values.profile_weights_kernel_ms = +(weightsProfile.kernelMicros / 1000).toFixed(2);
+  values.profile_forward_kernel_ms = +(forwardProfile.kernelMicros / 1000).toFixed(2);
+  for (const o of weightsProfile.byOpType) values[`profile_weights_share_${o.opType}`] = +o.share.toFixed(4);
+  for (const [key, micros] of byOrigin) values[`profile_weights_origin_${key.replace(/\W+/g, '_')}`] = +(micros / weightsProfile.kernelMicros).toFixed(4);
   const goals: Record<string, number> = { ctx: 2.5, weights: 3.5 };
   const goal = (key: string, t: Timing): string => {
     const limit = goals[key];
@@ -134,6 +243,8 @@ export async function run(): Promise<BenchReport> {
       ...rows.map(([key, label, t]) =>
         `${label.padEnd(32)} median ${t.median.toFixed(1).padStart(6)} ms = ${ratio(t).toFixed(2)}x   min ${t.min.toFixed(1).padStart(6)} ms = ${minRatio(t).toFixed(2)}x${goal(key, t)}`),
       `${RUNS} interleaved rounds after ${WARMUP} warm-up rounds; ratios are to the forward's median (min to min)`,
+      ...profileLines(weightsProfile, forwardProfile),
+      ...originLines(byOrigin, weightsProfile.kernelMicros),
     ],
     values,
   };

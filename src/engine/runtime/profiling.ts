@@ -67,6 +67,8 @@ export interface ProfileSummary {
   kernelMicros: number;
   /** largest first */
   byOpType: OpTypeTime[];
+  /** kernel time per run of each node, by the node name ORT ran (its fusions rename some) */
+  byNode: Map<string, { opType: string; micros: number }>;
 }
 
 interface TraceEvent {
@@ -92,6 +94,7 @@ export function summariseProfile(json: string, file: string): ProfileSummary {
   let runs = 0;
   let total = 0;
   const byOp = new Map<string, { micros: number; calls: number }>();
+  const byNode = new Map<string, { opType: string; micros: number }>();
   for (const e of events as TraceEvent[]) {
     if (e.cat === 'Session' && e.name === 'model_run') runs += 1;
     if (e.cat !== 'Node' || typeof e.name !== 'string' || !e.name.endsWith('_kernel_time')) continue;
@@ -101,11 +104,16 @@ export function summariseProfile(json: string, file: string): ProfileSummary {
     entry.micros += e.dur;
     entry.calls += 1;
     byOp.set(opType, entry);
+    const nodeName = e.name.slice(0, -'_kernel_time'.length);
+    const node = byNode.get(nodeName) ?? { opType, micros: 0 };
+    node.micros += e.dur;
+    byNode.set(nodeName, node);
     total += e.dur;
   }
   if (runs === 0) throw new Error(`ORT profile '${file}' records no session run`);
   const byOpType = [...byOp]
     .map(([opType, v]) => ({ opType, micros: v.micros / runs, share: total > 0 ? v.micros / total : 0, calls: v.calls / runs }))
     .sort((a, b) => b.micros - a.micros);
-  return { runs, kernelMicros: total / runs, byOpType };
+  for (const node of byNode.values()) node.micros /= runs;
+  return { runs, kernelMicros: total / runs, byOpType, byNode };
 }

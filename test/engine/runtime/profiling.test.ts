@@ -97,6 +97,7 @@ test('summariseProfile: averages per run, sorts by time, and names the file on b
   assert.equal(s.runs, 2);
   assert.equal(s.kernelMicros, 100);
   assert.deepEqual(s.byOpType.map((o) => [o.opType, o.micros, o.share, o.calls]), [['Conv', 60, 0.6, 1.5], ['MatMul', 40, 0.4, 1]]);
+  assert.deepEqual([...s.byNode], [['c1', { opType: 'Conv', micros: 50 }], ['m1', { opType: 'MatMul', micros: 40 }], ['c2', { opType: 'Conv', micros: 10 }]]);
   assert.throws(() => summariseProfile('{oops', 'bad file.json'), /bad file\.json.*not JSON/);
   assert.throws(() => summariseProfile('[]', 'empty.json'), /empty\.json.*no session run/);
   assert.throws(() => summariseProfile(JSON.stringify([{ cat: 'Session', name: 'model_run' }, { cat: 'Node', name: 'x_kernel_time', args: {} }]), 'nodur.json'), /nodur\.json.*x_kernel_time/);

@@ -17,10 +17,11 @@
 // them):
 //   dW: explicit im2col, one strided Slice of the padded input per kernel tap, and MatMuls over
 //       (n, y, x); the correlation-as-Conv has a dY-sized kernel and a 3x3 output, which ORT's
-//       im2col+GEMM turns into a GEMM of width 9 (2.3-4.5x slower than the forward conv);
+//       im2col+GEMM turns into GEMMs 9 columns wide (up to 5x the forward conv's time, against
+//       1-1.6x for the im2col form);
 //   dX at stride 1: the adjoint of a stride-1 correlation is a correlation with the flipped,
 //       channel-transposed kernel, i.e. a plain Conv, which ORT runs with its NCHWc kernels
-//       (the flipped weights of an initializer constant-fold), 1.4-3.5x faster than ConvTranspose.
+//       (the flipped weights of an initializer constant-fold), 1.3-3.5x faster than ConvTranspose.
 import type { GraphBuilder } from '../../onnx/builder';
 import { convTransposeAxes, slidingWindowAxes, type WindowAxis } from '../../onnx/shapes/nn';
 import { attrInt, nodeError } from '../../onnx/shapes/elementwise';
@@ -107,22 +108,32 @@ export function windowCorrelation(
 // ---- FAST PATHS (2-D, group 1) ----
 //
 // Measured per conv shape of the benchmark UNet (N = 4; C in, O out channels, HxH input; ms,
-// minimum of 15 interleaved runs; 'general' is the Conv-based correlation above):
-//   dW                    forward conv  general  im2col+concat  im2col per tap
-//   C96 O32 32x32 3x3          2.60       9.4        6.1            4.1
-//   C32 O32 32x32 3x3          1.09       3.0        1.9            1.4
-//   C128 O64 16x16 3x3         1.50       4.9        3.4            2.8
-//   C32 O32 32x32 3x3 s2       0.27       0.8        0.8            0.7
-//   C96 O32 32x32 1x1          0.44       2.3        0.39           0.37
-//   C32 O4 32x32 3x3           0.43       1.7        1.07           0.64
-//   C8 O32 32x32 3x3           0.57       0.6        0.54           0.66
-//   C4 O32 32x32 3x3           0.19       0.5        0.30           0.58
-//   dX                    ConvTranspose  flipped Conv
+// minimum of 15 interleaved runs, ORT 1.30 CPU, 1 thread; 'general' is windowCorrelation):
+//   dW                    forward conv  general  taps concatenated,  one MatMul
+//                                               one MatMul          per tap
+//   C96 O32 32x32 3x3          2.55       9.4        6.3               4.0
+//   C32 O32 32x32 3x3          1.08       3.0        2.0               1.4
+//   C64 O64 16x16 3x3          0.75       2.5        1.5               1.25
+//   C128 O64 16x16 3x3         1.49       4.9        3.0               2.4
+//   C32 O32 32x32 3x3 s2       0.27       0.8        0.9               0.8
+//   C32 O4 32x32 3x3           0.44       1.7        1.4               0.67
+//   C8 O32 32x32 3x3           0.57       0.6        0.56              0.66
+//   C4 O32 32x32 3x3           0.19       0.5        0.33              0.58
+//   C96 O32 32x32 1x1          0.44       2.3        one MatMul: 0.38
+// Other im2col layouts measured within 10% of this one: per-sample batched MatMuls then a
+// ReduceSum over n (no transposes of X and dY); slices on the MatMul's A side; 'wide rows'
+// (1-D contiguous slices of the flattened padded input against a zero-padded dY, which trades
+// the strided copies for (Hp*Wp)/(Ho*Wo) more multiply-adds). The GEMMs themselves are most of
+// the time: the per-tap form runs near the forward conv's throughput.
+//   dX                    ConvTranspose  flipped Conv (initializer weights, folded)
 //   C96 O32 32x32 3x3          3.8          2.3
 //   C64 O64 16x16 3x3          0.98         0.73
 //   C32 O4 32x32 3x3           0.70         0.20
 //   C96 O32 32x32 1x1          0.56         0.60   (equal within noise)
 //   C32 O32 32x32 3x3 s2       0.37         -     (zero-insertion + Conv: 1.14; ConvTranspose kept)
+// The flipped Conv gains most because ORT runs it with its NCHWc kernels, which it only does
+// for constant weights; with weights fed as graph inputs (the trainer) it measured 0.2-3.3 ms
+// against ConvTranspose's 0.7-4.3 ms on the rows above (never slower beyond noise).
 // Hence: im2col for every 2-D group-1 weight gradient, one MatMul per tap unless the sliced
 // tensor has fewer than PER_TAP_MIN_CHANNELS channels (then the taps are concatenated first, so
 // that the GEMM is not a few columns wide); the flipped Conv for stride-1 input gradients.
@@ -135,15 +146,24 @@ export function isFast2d(spatialRank: number, group: number): boolean {
   return spatialRank === 2 && group === 1;
 }
 
+/** K [N, J, ...o] as rows [J, N*P]: channels first, then (n, positions) - one transpose, shareable. */
+export function channelRows(b: GraphBuilder, value: string, shape: readonly number[]): string {
+  const p = shape.slice(2).reduce((x, y) => x * y, 1);
+  return reshape(b, b.op('Transpose', [value], { perm: perm01(shape.length) }), [shape[1]!, shape[0]! * p]);
+}
+
 /**
  * R[j, a, kk] = sum_n sum_o K[n, j, o] * Ipad[n, a, o*stride + kk*dilation] for 2-D I [N, A, H, W]
  * and K [N, J, Ho, Wo]: windowCorrelation's result for group 1, by explicit im2col.
  *
- * For a kernel tap t = (ti, tj) the strided Slice Ipad[:, :, ti*d : ... : s, tj*d : ... : s] is
- * the [N, A, Ho, Wo] block of input values that tap multiplies; with P = Ho*Wo positions,
- *   R[:, :, t] = sum_n K[n] (J x P) . S_t[n]^T (P x A),
- * a batched MatMul (the transpose folds into ORT's FusedMatMul) and a ReduceSum over n. Taps
- * are concatenated along A first when A is small (PER_TAP_MIN_CHANNELS).
+ * With I transposed to It [A, N, H, W] and padded, the strided Slice
+ * It[:, :, ti*d : ... : s, tj*d : ... : s] holds, for the kernel tap t = (ti, tj), the
+ * [A, N, Ho, Wo] input values that tap multiplies. Flattening (n, y, x) into one axis of length
+ * N*P (P = Ho*Wo) makes the sum over n and positions a single GEMM per tap:
+ *   R[:, :, t] = Krows (J x N*P) . S_t^T (N*P x A),
+ * with Krows = channelRows(K) (the transpose of S_t folds into ORT's FusedMatMul). Taps are
+ * concatenated along A before one GEMM when A is small (PER_TAP_MIN_CHANNELS). `kernelRows` may
+ * be passed when the caller already has channelRows(K).
  */
 export function im2colCorrelation(
   b: GraphBuilder,
@@ -152,6 +172,7 @@ export function im2colCorrelation(
   kernelValue: string,
   kernelShape: readonly number[],
   axes: readonly CorrelationAxis[],
+  kernelRows = channelRows(b, kernelValue, kernelShape),
 ): string {
   const [n, a] = inputShape as [number, number];
   const j = kernelShape[1]!;
@@ -159,11 +180,11 @@ export function im2colCorrelation(
   const p = positions.reduce((x, y) => x * y, 1);
   // pad so that every window the forward read lies inside: reach = (positions-1)*s + d*(k-1) + 1
   const padsEnd = axes.map((ax, i) => Math.max(0, (positions[i]! - 1) * ax.stride + ax.dilation * (ax.kernel - 1) + 1 - ax.padBegin - inputShape[i + 2]!));
+  const transposed = b.op('Transpose', [input], { perm: perm01(inputShape.length) });
   const padded = axes.some((ax, i) => ax.padBegin > 0 || padsEnd[i]! > 0)
-    ? b.op('Pad', [input, b.ints([0, 0, ...axes.map((ax) => ax.padBegin), 0, 0, ...padsEnd])])
-    : input;
+    ? b.op('Pad', [transposed, b.ints([0, 0, ...axes.map((ax) => ax.padBegin), 0, 0, ...padsEnd])])
+    : transposed;
   const paddedSizes = axes.map((ax, i) => inputShape[i + 2]! + ax.padBegin + padsEnd[i]!);
-  const kernelRows = reshape(b, kernelValue, [n, j, p]);
   const taps: number[][] = [[]];
   for (const ax of axes) taps.splice(0, taps.length, ...taps.flatMap((t) => Array.from({ length: ax.kernel }, (_, k) => [...t, k])));
   const columns = taps.map((tap) => {
@@ -171,19 +192,18 @@ export function im2colCorrelation(
     const ends = starts.map((st, i) => st + (positions[i]! - 1) * axes[i]!.stride + 1);
     const whole = starts.every((st, i) => st === 0 && ends[i] === paddedSizes[i] && axes[i]!.stride === 1);
     const block = whole ? padded : b.op('Slice', [padded, b.ints(starts), b.ints(ends), b.ints([2, 3]), b.ints(axes.map((ax) => ax.stride))]);
-    return reshape(b, block, [n, a, p]);
+    return reshape(b, block, [a, n * p]);
   });
-  // [N, J, P] x [N, P, A*taps] -> [N, J, taps*A], tap-major along the last axis either way
-  const contract = (cols: string): string => b.op('MatMul', [kernelRows, b.op('Transpose', [cols], { perm: [0, 2, 1] })]);
-  const perSample =
+  // [J, N*P] x [N*P, A*taps] -> [J, taps*A], tap-major along the last axis either way
+  const contract = (cols: string): string => b.op('MatMul', [kernelRows, b.op('Transpose', [cols], { perm: [1, 0] })]);
+  const product =
     columns.length === 1
       ? contract(columns[0]!)
       : a < PER_TAP_MIN_CHANNELS
-        ? contract(b.op('Concat', columns, { axis: 1 }))
-        : b.op('Concat', columns.map(contract), { axis: 2 });
-  const summed = b.op('ReduceSum', [perSample, b.ints([0])], { keepdims: 0 });
+        ? contract(b.op('Concat', columns, { axis: 0 }))
+        : b.op('Concat', columns.map(contract), { axis: 1 });
   // [J, taps*A] = [J, kh, kw, A] -> [J, A, kh, kw]
-  return b.op('Transpose', [reshape(b, summed, [j, ...axes.map((ax) => ax.kernel), a])], { perm: [0, 3, 1, 2] });
+  return b.op('Transpose', [reshape(b, product, [j, ...axes.map((ax) => ax.kernel), a])], { perm: [0, 3, 1, 2] });
 }
 
 /**
@@ -250,11 +270,13 @@ const convGrad = (ctx: GradContext): (string | undefined)[] => {
       output_padding: outputPadding,
     });
   }
+  const yShape = ctx.shape(node.outputs[0]!);
+  // the fast dW reads dY as [O, N*P] rows; the bias gradient is then a sum along each row
+  const dyRows = ctx.needsGrad(1) && isFast2d(axes.length, group) ? channelRows(b, dy, yShape) : undefined;
   if (ctx.needsGrad(1)) {
-    const correlate = isFast2d(axes.length, group) ? im2colCorrelation : windowCorrelationFor(group);
-    grads[1] = correlate(b, x, xShape, dy, ctx.shape(node.outputs[0]!), axes);
+    grads[1] = dyRows ? im2colCorrelation(b, x, xShape, dy, yShape, axes, dyRows) : windowCorrelation(b, x, xShape, dy, yShape, group, axes);
   }
-  if (bias && ctx.needsGrad(2)) grads[2] = biasGrad(ctx, dy, rank);
+  if (bias && ctx.needsGrad(2)) grads[2] = dyRows ? reduceSum(ctx, dyRows, [1], false) : biasGrad(ctx, dy, rank);
   return grads;
 };
 

@@ -1,0 +1,204 @@
+// The fast Conv gradient paths (rules/conv.ts, FAST PATHS): im2col weight gradients for 2-D
+// group-1 Conv and ConvTranspose, and the flipped-kernel Conv for stride-1 input gradients.
+// Their gradients are compared with a direct float64 reference written out here (the sums that
+// define the gradient, looped), on shapes that exercise each branch: per-tap and concatenated
+// taps, strides, dilations, asymmetric and over-wide pads, odd sizes; and the choice of path is
+// checked on the emitted graph, so groups and other ranks are seen to fall back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { buildGradientGraph } from '../../../src/engine/autodiff/gradient';
+import { PER_TAP_MIN_CHANNELS } from '../../../src/engine/autodiff/rules/conv';
+import { GraphBuilder, type AttrInput } from '../../../src/engine/onnx/builder';
+import type { Model } from '../../../src/engine/onnx/ir';
+import { encodeModel } from '../../../src/engine/onnx/serialize';
+import { createSession } from '../../../src/engine/runtime';
+import { Rng } from '../../../src/shared/random';
+import { gradCheck } from '../../helpers/gradcheck';
+
+interface Geometry {
+  strides: [number, number];
+  dilations: [number, number];
+  /** [top, left, bottom, right] */
+  pads: [number, number, number, number];
+}
+
+/** Gradients of L = sum(Conv(x, w) * r) for 2-D group-1 Conv, by the defining sums in float64. */
+function referenceConvGrads(
+  x: Float32Array,
+  [n, c, h, wd]: number[],
+  w: Float32Array,
+  [o, , kh, kw]: number[],
+  r: Float32Array,
+  [ho, wo]: number[],
+  g: Geometry,
+): { dx: Float64Array; dw: Float64Array } {
+  const dx = new Float64Array(x.length);
+  const dw = new Float64Array(w.length);
+  for (let b = 0; b < n!; b++)
+    for (let oc = 0; oc < o!; oc++)
+      for (let y = 0; y < ho!; y++)
+        for (let z = 0; z < wo!; z++) {
+          const grad = r[((b * o! + oc) * ho! + y) * wo! + z]!;
+          for (let ic = 0; ic < c!; ic++)
+            for (let i = 0; i < kh!; i++)
+              for (let j = 0; j < kw!; j++) {
+                // Y[b, oc, y, z] += W[oc, ic, i, j] * X[b, ic, y*s + i*d - padTop, z*s + j*d - padLeft]
+                const row = y * g.strides[0] + i * g.dilations[0] - g.pads[0];
+                const col = z * g.strides[1] + j * g.dilations[1] - g.pads[1];
+                if (row < 0 || row >= h! || col < 0 || col >= wd!) continue;
+                const xi = ((b * c! + ic) * h! + row) * wd! + col;
+                const wi = ((oc * c! + ic) * kh! + i) * kw! + j;
+                dx[xi] += grad * w[wi]!;
+                dw[wi] += grad * x[xi]!;
+              }
+        }
+  return { dx, dw };
+}
+
+function outSize(inSize: number, k: number, s: number, d: number, padSum: number): number {
+  return Math.floor((inSize + padSum - d * (k - 1) - 1) / s) + 1;
+}
+
+/** Forward + loss + gradient graph for x, w as graph inputs (the general case: neither is constant). */
+function convGradModel(xShape: number[], wShape: number[], g: Geometry, r: Float32Array, yShape: number[]): Model {
+  const b = new GraphBuilder('conv fast path');
+  b.input('x', 'float32', xShape);
+  b.input('w', 'float32', wShape);
+  const y = b.op('Conv', ['x', 'w'], { strides: g.strides, dilations: g.dilations, pads: g.pads });
+  const rv = b.constant(r, yShape, 'float32', 'r');
+  b.output(b.op('ReduceSum', [b.op('Mul', [y, rv])], { keepdims: 0 }), 'loss', { dtype: 'float32', shape: [] });
+  return buildGradientGraph(b.toModel(), { loss: 'loss', wrt: ['x', 'w'] }).model;
+}
+
+function maxRelativeError(got: Float32Array, want: Float64Array): number {
+  let scale = 0;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  let worst = 0;
+  for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i]! - want[i]!));
+  return worst / Math.max(scale, 1e-12);
+}
+
+const opTypes = (m: Model): Set<string> => new Set(m.graph.nodes.map((nd) => nd.opType));
+
+interface FastCase {
+  name: string;
+  x: [number, number, number, number];
+  /** out channels, kernel h, kernel w */
+  w: [number, number, number];
+  g: Geometry;
+  /** the input gradient is a flipped-kernel Conv (else ConvTranspose) */
+  flipped: boolean;
+}
+
+const g = (strides: [number, number], dilations: [number, number], pads: [number, number, number, number]): Geometry => ({ strides, dilations, pads });
+const fastCases: FastCase[] = [
+  { name: `per-tap im2col (${PER_TAP_MIN_CHANNELS + 2} channels), 3x3 pads 1, odd non-square size`, x: [2, PER_TAP_MIN_CHANNELS + 2, 7, 5], w: [5, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true },
+  { name: 'concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [3, 3, 6, 7], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true },
+  { name: 'stride 2 on odd sizes (trailing inputs no window reads)', x: [2, PER_TAP_MIN_CHANNELS, 9, 8], w: [3, 3, 3], g: g([2, 2], [1, 1], [1, 1, 1, 1]), flipped: false },
+  { name: 'stride (3, 1), dilation (1, 2)', x: [1, 5, 10, 9], w: [2, 3, 2], g: g([3, 1], [1, 2], [1, 0, 0, 2]), flipped: false },
+  { name: 'stride 1, dilation 2: flipped conv with dilated kernel', x: [2, 4, 8, 8], w: [3, 3, 3], g: g([1, 1], [2, 2], [2, 1, 0, 2]), flipped: true },
+  { name: 'stride 1 with pads wider than the kernel: ConvTranspose for dX', x: [1, 3, 4, 5], w: [2, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false },
+  { name: '1x1 kernel: one whole-tensor MatMul for dW', x: [2, PER_TAP_MIN_CHANNELS + 4, 3, 4], w: [6, 1, 1], g: g([1, 1], [1, 1], [0, 0, 0, 0]), flipped: true },
+];
+
+for (const fc of fastCases) {
+  test(`fast Conv gradients match the float64 reference: ${fc.name}`, async () => {
+    const rng = new Rng(7);
+    const [n, c, h, wd] = fc.x;
+    const [o, kh, kw] = fc.w;
+    const wShape = [o, c, kh, kw];
+    const ho = outSize(h, kh, fc.g.strides[0], fc.g.dilations[0], fc.g.pads[0] + fc.g.pads[2]);
+    const wo = outSize(wd, kw, fc.g.strides[1], fc.g.dilations[1], fc.g.pads[1] + fc.g.pads[3]);
+    const x = rng.normals(n * c * h * wd);
+    const w = rng.normals(o * c * kh * kw);
+    const r = rng.normals(n * o * ho * wo);
+    const model = convGradModel([...fc.x], wShape, fc.g, r, [n, o, ho, wo]);
+    const types = opTypes(model);
+    // the paths taken: im2col (MatMul, no grouped correlation Conv) and flipped Conv or ConvTranspose
+    assert.ok(types.has('MatMul'), 'the weight gradient should be an im2col MatMul');
+    assert.equal(types.has('ConvTranspose'), !fc.flipped, `ConvTranspose ${fc.flipped ? 'not ' : ''}expected for dX`);
+    assert.equal(model.graph.nodes.filter((nd) => nd.opType === 'Conv').length, fc.flipped ? 2 : 1, 'Conv nodes: the forward, plus the flipped dX conv when taken');
+    assert.equal(types.has('Concat'), kh * kw > 1, 'taps are concatenated (before or after the MatMuls) unless there is one');
+    if (kh * kw > 1) {
+      const matmuls = model.graph.nodes.filter((nd) => nd.opType === 'MatMul').length;
+      assert.equal(matmuls, c < PER_TAP_MIN_CHANNELS ? 1 : kh * kw, 'one MatMul per tap, or one over the concatenated taps');
+    }
+    const session = await createSession(encodeModel(model));
+    const out = await session.run({ x: { dtype: 'float32', dims: [...fc.x], data: x }, w: { dtype: 'float32', dims: wShape, data: w } });
+    await session.release();
+    const ref = referenceConvGrads(x, [...fc.x], w, wShape, r, [ho, wo], fc.g);
+    assert.deepEqual(out.x_grad!.dims, [...fc.x]);
+    assert.deepEqual(out.w_grad!.dims, wShape);
+    assert.ok(maxRelativeError(out.x_grad!.data as Float32Array, ref.dx) < 1e-5, `dX error ${maxRelativeError(out.x_grad!.data as Float32Array, ref.dx)}`);
+    assert.ok(maxRelativeError(out.w_grad!.data as Float32Array, ref.dw) < 1e-5, `dW error ${maxRelativeError(out.w_grad!.data as Float32Array, ref.dw)}`);
+  });
+}
+
+test('the reference and the check bite: a dW that drops the last tap fails', () => {
+  const rng = new Rng(3);
+  const x = rng.normals(1 * 2 * 4 * 4);
+  const w = rng.normals(2 * 2 * 3 * 3);
+  const r = rng.normals(1 * 2 * 4 * 4);
+  const geometry = g([1, 1], [1, 1], [1, 1, 1, 1]);
+  const ref = referenceConvGrads(x, [1, 2, 4, 4], w, [2, 2, 3, 3], r, [4, 4], geometry);
+  // dW[o, c, 2, 2] by hand for o = c = 0: sum over y, z of r[0,0,y,z] * X[0,0,y+1,z+1] inside the image
+  let corner = 0;
+  for (let y = 0; y < 3; y++) for (let z = 0; z < 3; z++) corner += r[y * 4 + z]! * x[(y + 1) * 4 + (z + 1)]!;
+  assert.ok(Math.abs(ref.dw[8]! - corner) < 1e-9);
+  const broken = Float32Array.from(ref.dw, (v, i) => (i % 9 === 8 ? 0 : v));
+  assert.ok(maxRelativeError(broken, ref.dw) > 1e-3);
+});
+
+const pathOf = (attrs: Record<string, AttrInput>, xShape: number[], wShape: number[]): Set<string> => {
+  const b = new GraphBuilder('path');
+  b.input('x', 'float32', xShape);
+  b.input('w', 'float32', wShape);
+  const y = b.op('Conv', ['x', 'w'], attrs);
+  b.output(b.op('ReduceSum', [y], { keepdims: 0 }), 'loss', { dtype: 'float32', shape: [] });
+  return opTypes(buildGradientGraph(b.toModel(), { loss: 'loss', wrt: ['x', 'w'] }).model);
+};
+
+test('grouped, 1-D and 3-D convs keep the general path (grouped correlation Conv, ConvTranspose)', () => {
+  for (const [attrs, xs, ws] of [
+    [{ group: 2, pads: [1, 1, 1, 1] }, [1, 4, 5, 5], [4, 2, 3, 3]],
+    [{ group: 3 }, [1, 3, 5, 5], [3, 1, 3, 3]],
+    [{ pads: [1, 1] }, [1, 3, 9], [2, 3, 3]],
+    [{ pads: [1, 1, 1, 1, 1, 1] }, [1, 2, 4, 4, 4], [2, 2, 3, 3, 3]],
+  ] as [Record<string, AttrInput>, number[], number[]][]) {
+    const types = pathOf(attrs, xs, ws);
+    assert.ok(!types.has('MatMul') && types.has('ConvTranspose'), `[${xs}] ${JSON.stringify(attrs)}: ${[...types].join(',')}`);
+  }
+  // and the same 2-D conv with group 1 takes the fast path
+  const types = pathOf({ pads: [1, 1, 1, 1] }, [1, 4, 5, 5], [4, 4, 3, 3]);
+  assert.ok(types.has('MatMul') && !types.has('ConvTranspose'));
+});
+
+test('fast paths under finite differences: Conv with bias, weights as initializers (dX weights fold)', async () => {
+  await gradCheck({
+    inputs: {
+      x: { shape: [2, PER_TAP_MIN_CHANNELS + 1, 5, 6], wrt: true },
+      w: { shape: [3, PER_TAP_MIN_CHANNELS + 1, 3, 3], wrt: true, initializer: true, generator: (rng, k) => rng.normals(k, 0.2) },
+      bias: { shape: [3], wrt: true, initializer: true },
+    },
+    build: (b, i) => b.op('Conv', [i.x!, i.w!, i.bias!], { pads: [1, 0, 1, 2] }),
+    directions: 2,
+  });
+});
+
+test('ConvTranspose weight gradient by im2col, per tap (many output channels) and concatenated (few)', async () => {
+  for (const [cin, cout] of [
+    [3, PER_TAP_MIN_CHANNELS + 1],
+    [4, 2],
+  ] as [number, number][]) {
+    const report = await gradCheck({
+      inputs: {
+        x: { shape: [2, cin, 3, 4], wrt: true },
+        w: { shape: [cin, cout, 3, 2], wrt: true, initializer: true },
+      },
+      build: (b, i) => b.op('ConvTranspose', [i.x!, i.w!], { strides: [2, 1], pads: [1, 0, 0, 1], output_padding: [1, 0] }),
+      directions: 2,
+    });
+    const matmuls = report.model.graph.nodes.filter((nd) => nd.opType === 'MatMul').length;
+    assert.equal(matmuls, cout < PER_TAP_MIN_CHANNELS ? 1 : 6, `Cout ${cout}`);
+  }
+});
