@@ -1,6 +1,8 @@
 // Job kinds the manager accepts, and the engine method each one runs. Later issues add
 // training, synthesis and evaluation kinds here.
 import type { EngineMethod } from '../../shared/engine-protocol';
+// the learning methods' protocol entries (declaration merging into EngineMethods)
+import type {} from '../../engine/host/methods/learn-protocol';
 import { UserError } from '../../shared/errors';
 
 export interface JobKindSpec {
@@ -12,6 +14,9 @@ export interface JobKindSpec {
 
 export const JOB_KINDS = {
   sleep: { method: 'sleepJob', title: 'test job (sleeps in steps)' },
+  'learn-defect': { method: 'learnDefect', title: 'learn a defect type (anomaly embedding + spatial encoder)' },
+  'learn-mask': { method: 'learnMask', title: 'learn a defect type\'s masks (mask embedding)' },
+  synthesize: { method: 'synthesizeJob', title: 'synthesize defect image/mask pairs' },
 } as const satisfies Record<string, JobKindSpec>;
 
 export type JobKind = keyof typeof JOB_KINDS;

@@ -1,0 +1,118 @@
+// defectforge augment <project> --per-type N --out <dir> [--format mvtec,coco,yolo,anomalib]
+// [--types a,b] [--model dir]: the one-click augmentation (src/main/augment) from the command
+// line. Jobs run on a job manager over an engine process, as in the app; Ctrl-C cancels the
+// running job and the same command continues where it stopped.
+import path from 'node:path';
+import { EXPORT_FORMATS, parseFormats } from '../../engine/export';
+import { throttleProgress } from '../../main/api/throttle';
+import { JobManager } from '../../main/jobs/job-manager';
+import type { AugmentReport, AugmentRequest } from '../../main/augment';
+import { openProject, type Project } from '../../main/store/project';
+import { UserError } from '../../shared/errors';
+import type { CliIO, CommandSpec, ParsedArgs } from '../command';
+import { withEngine } from '../engine';
+
+/** The embedded default model: resources/models/<DEFAULT_MODEL_NAME> beside the app. */
+export const DEFAULT_MODEL_NAME = 'tiny-ldm';
+
+export function defaultModelDir(): string {
+  // src/cli/commands -> repository root (from source) / out/... in a build: both hold resources/
+  return path.resolve(import.meta.dirname, '..', '..', '..', 'resources', 'models', DEFAULT_MODEL_NAME);
+}
+
+export function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (text.trim() === '' || !Number.isInteger(n)) throw new UserError('BAD_ARGS', `--${name} must be a whole number (got ${JSON.stringify(text)})`);
+  if (n < min) throw new UserError('BAD_COUNT', `--${name} must be >= ${min} (got ${n})`);
+  return n;
+}
+
+export const listOption = (text: string | undefined): string[] | undefined =>
+  text === undefined ? undefined : text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+/** Runs the augmentation with a job manager over an engine process; progress lines go to stderr. */
+export async function augmentWithEngine(project: Project, req: AugmentRequest, io: CliIO): Promise<AugmentReport> {
+  // loaded here, not at start-up: it pulls in the model, imaging and runtime code
+  const { runAugment } = await import('../../main/augment');
+  return withEngine(io, async (engine) => {
+    const jobs = new JobManager(project.db, engine, { progressThrottleMs: 1000 });
+    const progress = throttleProgress(
+      (step, total) => io.stderr(`${io.stderrIsTTY ? '\r' : ''}${current}: pair ${step}/${total}${io.stderrIsTTY ? '' : '\n'}`),
+      io.stderrIsTTY ? 200 : 5000,
+    );
+    let current = '';
+    try {
+      return await runAugment(project, req, jobs, {
+        signal: io.signal,
+        onStage: (m) => io.stderr(`${io.stderrIsTTY && current ? '\n' : ''}${m}\n`),
+        onProgress: (type, p) => {
+          current = type;
+          progress(p.step, p.total);
+        },
+      });
+    } finally {
+      await jobs.close({ cancelRunning: true });
+    }
+  });
+}
+
+export function formatAugmentReport(r: AugmentReport): string {
+  const lines = [`model ${r.model.name} (${r.model.contentHash.slice(0, 12)})`];
+  for (const t of r.types) {
+    lines.push(`${t.type}: ${t.exported} pairs exported (${t.existing} existed, ${t.made} made${t.jobs.length ? `, jobs ${t.jobs.join(', ')}` : ''}; ${t.conditioning})`);
+  }
+  lines.push(`exported ${r.export.formats.join(', ')} to ${r.export.out}: ${r.export.synthetic} synthetic pairs, ${r.export.trainGood} real normal and ${r.export.test} real test images`);
+  return lines.join('\n') + '\n';
+}
+
+export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentRequest {
+  const str = (name: string): string | undefined => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
+  const perType = wholeNumber('per-type', str('per-type'), 1);
+  if (perType === undefined) throw new UserError('BAD_ARGS', '--per-type is required (see defectforge augment --help)');
+  const out = str('out');
+  if (out === undefined || out === '') throw new UserError('BAD_ARGS', '--out is required (see defectforge augment --help)');
+  const types = listOption(str('types'));
+  const seed = wholeNumber('seed', str('seed'), 0);
+  const steps = wholeNumber('steps', str('steps'), 1);
+  const threads = wholeNumber('threads', str('threads'), 1);
+  const model = str('model');
+  return {
+    perType,
+    out: path.resolve(cwd, out),
+    formats: parseFormats(str('format') ?? 'mvtec'),
+    ...(types ? { types } : {}),
+    model: model !== undefined ? path.resolve(cwd, model) : defaultModelDir(),
+    ...(seed !== undefined ? { seed } : {}),
+    ...(steps !== undefined ? { steps } : {}),
+    ...(threads !== undefined ? { threads } : {}),
+  };
+}
+
+export const augmentCommand: CommandSpec = {
+  name: 'augment',
+  summary: 'make N synthetic defect pairs per type (running whatever is missing) and export them',
+  positionals: [{ name: 'project', description: 'project folder' }],
+  options: {
+    'per-type': { type: 'string', valueName: 'n', description: 'synthetic pairs per defect type [required]' },
+    out: { type: 'string', valueName: 'dir', description: 'output folder, must not exist [required]' },
+    format: { type: 'string', valueName: 'list', description: `export formats, comma-separated: ${EXPORT_FORMATS.join(', ')} (default mvtec)` },
+    types: { type: 'string', valueName: 'list', description: 'defect types, comma-separated, as category/name or a unique name (default: all)' },
+    model: { type: 'string', valueName: 'dir', description: `model package (default: the embedded ${DEFAULT_MODEL_NAME})` },
+    steps: { type: 'string', valueName: 'n', description: 'sampler steps per pair (default 25)' },
+    seed: { type: 'string', valueName: 'n', description: 'seed of new synthesis runs (default: a fresh one)' },
+    threads: { type: 'string', valueName: 'n', description: 'onnxruntime threads of the engine' },
+    json: { type: 'boolean', description: 'print the report as JSON' },
+  },
+  details: 'Pairs made earlier with the same model are reused; a stopped run is resumed. The output folder is\nwritten all or nothing. Synthetic pairs are only ever in training folders, never with real test images.',
+  async run(args, io) {
+    const req = augmentRequest(args, io.cwd);
+    const project = openProject(path.resolve(io.cwd, args.positionals[0]!));
+    try {
+      const report = await augmentWithEngine(project, req, io);
+      io.stdout(args.options.json ? JSON.stringify(report, null, 2) + '\n' : formatAugmentReport(report));
+    } finally {
+      project.close();
+    }
+  },
+};

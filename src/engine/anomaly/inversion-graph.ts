@@ -1,0 +1,134 @@
+// The ONE forward graph of (masked) textual inversion that the training composer differentiates:
+//
+//   z_t     = sqrt(abar_t) z_0 + sqrt(1 - abar_t) eps                  (q(z_t | z_0), in-graph)
+//   context = Concat_tokens[ fixed rows | trained tokens | E(mask) ]   (the package's layout)
+//   eps_hat = UNet(z_t, t, context)                                    (frozen: weights stay initializers)
+//   L       = mean over (batch, channels, latent cells) of m' * (target - eps_hat)^2
+//
+// target is eps (or v = sqrt(abar) eps - sqrt(1 - abar) z_0 for v-prediction models); m' is the
+// mask on the latent grid (METHOD.md, masked textual inversion) or absent (plain inversion, the
+// mask embedding). The trained tokens are a graph input of shape [tokens, width], shared by the
+// batch (Unsqueeze + Expand); the spatial encoder's weights are initializers that the composer
+// turns into trained inputs. abar_t is computed on the host from t, so the graph needs no
+// Gather on the schedule.
+
+import { GraphBuilder } from '../onnx/builder';
+import { embedGraph } from '../onnx/compose';
+import { defaultOpset, type Model } from '../onnx/ir';
+import { specialiseShapes } from '../onnx/passes/specialise-shapes';
+import type { PredictionType } from '../diffusion/schedule';
+import { encoderWeightNames } from './encoder-weights';
+
+/** One run of context rows, in order: fixed rows (a token table's), trained tokens, or E(mask). */
+export type ContextSegment =
+  | { kind: 'fixed'; rows: Float32Array }
+  | { kind: 'trained'; input: string; tokens: number }
+  | { kind: 'encoder'; tokens: number };
+
+export interface InversionGraphSpec {
+  /** the package's UNet graph (batch symbolic; inputs sample, timestep, context, aar_weight, aar_columns; output eps) */
+  unet: Model;
+  /** the spatial encoder graph (input mask [B,1,H,W] in [-1,1]; output tokens [B,n,W]), float32 weights */
+  encoder?: Model;
+  batch: number;
+  latent: { channels: number; width: number; height: number };
+  image: { width: number; height: number };
+  tokenWidth: number;
+  segments: ContextSegment[];
+  /** weight the squared error by the latent-grid mask input 'loss_mask' */
+  maskedLoss: boolean;
+  predictionType: PredictionType;
+}
+
+export interface InversionGraph {
+  model: Model;
+  /** the trained token inputs (each [tokens, width]) */
+  tokenInputs: string[];
+  /** encoder weight names in the training graph -> the name in the encoder's own graph */
+  encoderWeights: Map<string, string>;
+  /** inputs every step feeds (besides the trained ones) */
+  batchInputs: string[];
+}
+
+export const ENCODER_PREFIX = 'E/';
+const UNET_PREFIX = 'unet/';
+
+export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
+  const { batch: B, tokenWidth: W } = spec;
+  const { channels: C, width: w, height: h } = spec.latent;
+  const L = spec.segments.reduce((n, s) => n + (s.kind === 'fixed' ? s.rows.length / W : s.tokens), 0);
+  const opset = defaultOpset(spec.unet);
+  if (spec.encoder && defaultOpset(spec.encoder) !== opset) {
+    throw new Error(`spatial encoder uses opset ${defaultOpset(spec.encoder)}, the UNet ${opset}; they cannot share one training graph`);
+  }
+  const b = new GraphBuilder('masked_textual_inversion', { opsetImports: spec.unet.opsetImports.map((o) => ({ ...o })) });
+  const latentShape = [B, C, h, w];
+  const z0 = b.input('z0', 'float32', latentShape);
+  const noise = b.input('noise', 'float32', latentShape);
+  const sqrtAbar = b.input('sqrt_abar', 'float32', [B, 1, 1, 1]);
+  const sqrtOneMinus = b.input('sqrt_one_minus_abar', 'float32', [B, 1, 1, 1]);
+  const timestep = b.input('timestep', 'float32', [B]);
+  const batchInputs = [z0, noise, sqrtAbar, sqrtOneMinus, timestep];
+
+  // ---- context ----
+  const tokenInputs: string[] = [];
+  const encoderWeights = new Map<string, string>();
+  const parts: string[] = [];
+  for (const segment of spec.segments) {
+    if (segment.kind === 'fixed') {
+      const n = segment.rows.length / W;
+      if (!Number.isInteger(n) || n < 1) throw new RangeError(`fixed context rows: ${segment.rows.length} values are not rows of width ${W}`);
+      const rows = new Float32Array(B * n * W);
+      for (let k = 0; k < B; k++) rows.set(segment.rows, k * n * W);
+      parts.push(b.constant(rows, [B, n, W], 'float32', 'context_rows'));
+    } else if (segment.kind === 'trained') {
+      const input = b.input(segment.input, 'float32', [segment.tokens, W]);
+      tokenInputs.push(input);
+      const lifted = b.op('Unsqueeze', [input, b.ints([0])]);
+      parts.push(b.op('Expand', [lifted, b.ints([B, segment.tokens, W])]));
+    } else {
+      if (!spec.encoder) throw new Error('an encoder segment needs the spatial encoder graph');
+      const mask = b.input('mask', 'float32', [B, 1, spec.image.height, spec.image.width]);
+      batchInputs.push(mask);
+      const encoder = specialiseShapes(spec.encoder, { mask: [B, 1, spec.image.height, spec.image.width] });
+      const weights = new Set(encoderWeightNames(encoder));
+      const before = new Set(b.graph.initializers.keys());
+      const out = embedGraph(b, encoder, { prefix: ENCODER_PREFIX, bind: { mask } });
+      for (const name of b.graph.initializers.keys()) {
+        if (before.has(name)) continue;
+        const original = name.slice(ENCODER_PREFIX.length);
+        if (weights.has(original)) encoderWeights.set(name, original);
+      }
+      const tokens = out['tokens'];
+      if (!tokens) throw new Error(`spatial encoder '${spec.encoder.graph.name}' has no output 'tokens'`);
+      parts.push(tokens);
+    }
+  }
+  const context = parts.length === 1 ? parts[0]! : b.op('Concat', parts, { axis: 1 });
+
+  // ---- forward process and the frozen UNet ----
+  const zt = b.op('Add', [b.op('Mul', [sqrtAbar, z0]), b.op('Mul', [sqrtOneMinus, noise])]);
+  const unetShapes: Record<string, number[]> = { sample: latentShape, timestep: [B], context: [B, L, W], aar_weight: [B, h * w], aar_columns: [B, L] };
+  const unetInputs = new Set(spec.unet.graph.inputs.map((i) => i.name));
+  const unet = specialiseShapes(spec.unet, Object.fromEntries(Object.entries(unetShapes).filter(([k]) => unetInputs.has(k))));
+  const bindings: Record<string, string> = { sample: zt, timestep, context };
+  // AAR off: weight 1 everywhere, no column selected (factor 1 in every layer)
+  if (unetInputs.has('aar_weight')) bindings['aar_weight'] = b.constant(new Float32Array(B * h * w).fill(1), [B, h * w], 'float32', 'aar_weight_ones');
+  if (unetInputs.has('aar_columns')) bindings['aar_columns'] = b.constant(new Float32Array(B * L), [B, L], 'float32', 'aar_columns_none');
+  const unetOut = embedGraph(b, unet, { prefix: UNET_PREFIX, bind: Object.fromEntries(Object.entries(bindings).filter(([k]) => unetInputs.has(k))) });
+  const epsHat = unetOut['eps'] ?? Object.values(unetOut)[0]!;
+
+  // ---- loss ----
+  const target = spec.predictionType === 'epsilon' ? noise : b.op('Sub', [b.op('Mul', [sqrtAbar, noise]), b.op('Mul', [sqrtOneMinus, z0])]);
+  const diff = b.op('Sub', [target, epsHat]);
+  let squared = b.op('Mul', [diff, diff]);
+  if (spec.maskedLoss) {
+    const lossMask = b.input('loss_mask', 'float32', [B, 1, h, w]);
+    batchInputs.push(lossMask);
+    squared = b.op('Mul', [squared, lossMask]);
+  }
+  const loss = b.op('ReduceMean', [squared], { keepdims: 0 }, { output: 'loss' });
+  b.output(loss, undefined, { dtype: 'float32', shape: [] });
+  b.output(epsHat, 'eps_hat', { dtype: 'float32', shape: latentShape });
+  return { model: b.toModel({ docString: 'DefectForge masked textual inversion (forward + loss)' }), tokenInputs, encoderWeights, batchInputs };
+}

@@ -1,0 +1,101 @@
+// Plumbing shared by defect learning and mask learning: opening the model (built-in packages;
+// SD 1.x folders are refused with a clear "not yet"), encoding augmented images into the latent
+// cache, and training checkpoints kept as project blobs and recorded on the job, so a stopped or
+// crashed job resumes from its last checkpoint.
+
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { UserError } from '../../shared/errors';
+import type { Project } from '../../main/store/project';
+import { decodeCheckpoint, encodeCheckpoint, type Checkpoint } from '../autodiff/checkpoint';
+import { imageToTensor, type RgbImage } from '../diffusion/image-tensor';
+import { loadBuiltinModel, type BuiltinModel, type LoadBuiltinOptions } from '../models/builtin/load';
+import { packagePath } from '../models/builtin/files';
+import { detectModelFolder } from '../models/load';
+import { loadModel as loadOnnx } from '../onnx/io';
+import type { Model } from '../onnx/ir';
+import { materialiseFloatWeights } from './encoder-weights';
+
+export const CHECKPOINT_MEDIA_TYPE = 'application/x-defectforge-checkpoint';
+export const EMBEDDING_MEDIA_TYPE = 'application/x-defectforge-embedding';
+
+export interface LearningModel {
+  model: BuiltinModel;
+  unet: Model;
+  /** float32 weights (half-stored ones materialised) */
+  encoder: Model;
+}
+
+export async function openLearningModel(dir: string, load: LoadBuiltinOptions = {}): Promise<LearningModel> {
+  const root = path.resolve(dir);
+  if ((await detectModelFolder(root)) !== 'builtin') {
+    throw new UserError(
+      'MODEL_UNSUPPORTED',
+      `${root}: learning defects on Stable Diffusion 1.x folders is not supported yet (the text encoder + UNet training graph through inputs_embeds is planned); use a DefectForge model package`,
+    );
+  }
+  const model = await loadBuiltinModel(root, load);
+  try {
+    const files = model.manifest.files;
+    const unet = await loadOnnx(packagePath(root, files.unet.path), { loadExternal: true });
+    const encoder = materialiseFloatWeights(await loadOnnx(packagePath(root, files.spatial_encoder.path), { loadExternal: true }));
+    return { model, unet, encoder };
+  } catch (e) {
+    await model.release();
+    throw e;
+  }
+}
+
+/** Encodes RGB images (the model's size) to scaled latents, `chunk` at a time. */
+export async function encodeImages(model: BuiltinModel, images: readonly RgbImage[], chunk = 4, signal?: AbortSignal): Promise<Float32Array[]> {
+  const { width, height } = model.facts.imageSize;
+  const per = 3 * width * height;
+  const out: Float32Array[] = [];
+  for (let s = 0; s < images.length; s += chunk) {
+    signal?.throwIfAborted();
+    const part = images.slice(s, s + chunk);
+    const batch = new Float32Array(part.length * per);
+    part.forEach((img, k) => batch.set(imageToTensor(img), k * per));
+    const latents = await model.encode(batch, part.length);
+    const lp = latents.length / part.length;
+    for (let k = 0; k < part.length; k++) out.push(latents.slice(k * lp, (k + 1) * lp));
+  }
+  return out;
+}
+
+/** SHA-256 of a JSON value with sorted keys: the identity of a run's configuration. */
+export function configKey(value: unknown): string {
+  const stable = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(stable);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, stable((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return createHash('sha256').update(JSON.stringify(stable(value))).digest('hex');
+}
+
+/** Stores a checkpoint as a blob and, for a job, records it in jobs.checkpoint_blob. */
+export function storeCheckpoint(project: Project, ckpt: Checkpoint, jobId: number | null): string {
+  const hash = project.blobs.put(encodeCheckpoint(ckpt), CHECKPOINT_MEDIA_TYPE);
+  if (jobId !== null) project.db.prepare('UPDATE jobs SET checkpoint_blob = ? WHERE id = ?').run(hash, jobId);
+  return hash;
+}
+
+export function readCheckpointBlob(project: Project, hash: string): Checkpoint {
+  return decodeCheckpoint(project.blobs.read(hash), `checkpoint blob ${hash}`);
+}
+
+/**
+ * The checkpoint to resume: the newest one of an unfinished job (failed or cancelled, not
+ * this one) of `jobKind` whose checkpoint was written by a run of the same configuration.
+ */
+export function findResumeCheckpoint(project: Project, jobKind: string, key: string, exceptJob: number | null): { hash: string; ckpt: Checkpoint; jobId: number } | undefined {
+  const rows = project.db
+    .prepare("SELECT id, checkpoint_blob AS hash FROM jobs WHERE kind = ? AND checkpoint_blob IS NOT NULL AND state IN ('failed', 'cancelled') AND id IS NOT ? ORDER BY id DESC")
+    .all(jobKind, exceptJob) as { id: number; hash: string }[];
+  for (const row of rows) {
+    if (!project.blobs.has(row.hash)) continue;
+    const ckpt = readCheckpointBlob(project, row.hash);
+    if (ckpt.meta['configKey'] === key) return { hash: row.hash, ckpt, jobId: row.id };
+  }
+  return undefined;
+}
