@@ -2,7 +2,7 @@
 // response type of each invoke channel, the payload of each event channel, and the envelope that
 // every result crosses in. Main's handlers, the preload bridge, the browser-test shim and the
 // renderer's client are all typed from this one file. Pure TypeScript: no node, electron or DOM.
-import type { ImportReport, ProjectInfo } from './dto';
+import type { DefectTypeInfo, ImportReport, JobState, ProjectInfo } from './dto';
 
 export const CHANNELS = {
   appInfo: 'app:info',
@@ -12,12 +12,29 @@ export const CHANNELS = {
   projectRecent: 'project:recent',
   datasetImport: 'dataset:import',
   dialogPickFolder: 'dialog:pickFolder',
+  imagesList: 'images:list',
+  imagesGet: 'images:get',
+  imagesThumbnails: 'images:thumbnails',
+  masksSave: 'masks:save',
+  masksDraftGet: 'masks:draftGet',
+  masksDraftPut: 'masks:draftPut',
+  masksDraftDrop: 'masks:draftDrop',
+  typesList: 'types:list',
+  typesCreate: 'types:create',
+  typesRename: 'types:rename',
+  typesMerge: 'types:merge',
+  typesSetTrainCount: 'types:setTrainCount',
+  typesSetSettings: 'types:setSettings',
+  jobsList: 'jobs:list',
+  jobsSubmit: 'jobs:submit',
+  jobsCancel: 'jobs:cancel',
 } as const;
 
 /** Main -> renderer notifications (no reply). */
 export const EVENTS = {
   importProgress: 'dataset:importProgress',
   menuCommand: 'app:menuCommand',
+  jobsUpdate: 'jobs:update',
 } as const;
 
 export type InvokeChannel = (typeof CHANNELS)[keyof typeof CHANNELS];
@@ -65,6 +82,124 @@ export interface ImportProgress {
   total: number;
 }
 
+// ---- dataset browser, viewer and mask editor -------------------------------------------------
+
+export type ImageSplit = 'train' | 'test';
+export const IMAGE_SPLITS: readonly ImageSplit[] = ['train', 'test'];
+export type ImageOrigin = 'real' | 'synthetic';
+export const IMAGE_ORIGINS: readonly ImageOrigin[] = ['real', 'synthetic'];
+/** 'good' = images without a defect type, 'defect' = images of any defect type. */
+export type ImageLabel = 'good' | 'defect';
+export const IMAGE_LABELS: readonly ImageLabel[] = ['good', 'defect'];
+export type ImageSort = 'added' | 'name' | 'type' | 'maskArea';
+export const IMAGE_SORTS: readonly ImageSort[] = ['added', 'name', 'type', 'maskArea'];
+
+/** The grid's filters; an absent field does not filter. */
+export interface ImageFilter {
+  category?: string;
+  split?: ImageSplit;
+  label?: ImageLabel;
+  defectTypeId?: number;
+  origin?: ImageOrigin;
+  hasMask?: boolean;
+}
+
+export interface ImageQuery extends ImageFilter {
+  sort?: ImageSort;
+  descending?: boolean;
+  offset: number;
+  limit: number;
+}
+
+export interface ImageListItem {
+  id: number;
+  blobHash: string;
+  category: string;
+  split: ImageSplit;
+  defectTypeId: number | null;
+  defectType: string | null;
+  defectSplit: 'train' | 'holdout' | null;
+  origin: ImageOrigin;
+  /** The file name it was imported from (no folder), or null for generated images. */
+  fileName: string | null;
+  width: number;
+  height: number;
+  maskCount: number;
+}
+
+export interface ImagePage {
+  /** Images matching the filter (all pages together). */
+  total: number;
+  offset: number;
+  items: ImageListItem[];
+}
+
+export type MaskSource = 'imported' | 'drawn' | 'generated';
+
+export interface MaskInfo {
+  id: number;
+  blobHash: string;
+  source: MaskSource;
+  areaPx: number;
+  createdAt: string;
+}
+
+export interface ImageDetail extends ImageListItem {
+  /** Oldest first; the editor starts from the newest 'drawn' one, else from the union of the rest. */
+  masks: MaskInfo[];
+  /** The overlay colour of the image's defect type (#rrggbb). */
+  color: string;
+}
+
+/** A mask as PNG bytes in base64 (JSON carries no binary). */
+export interface MaskDraft {
+  imageId: number;
+  pngBase64: string;
+  savedAt: string;
+}
+
+export interface DefectTypeSettings {
+  /** Attention-reweighting (AAR) during synthesis for this type. */
+  aar: boolean;
+  /** Overlay colour, #rrggbb. */
+  color: string;
+}
+
+export interface DefectTypeDetail extends DefectTypeInfo {
+  settings: DefectTypeSettings;
+}
+
+// ---- jobs -----------------------------------------------------------------------------------
+
+export interface JobProgressInfo {
+  step: number;
+  total: number;
+  etaSeconds?: number;
+  message?: string;
+}
+
+export interface JobInfo {
+  id: number;
+  kind: string;
+  state: JobState;
+  progress: JobProgressInfo | null;
+  error: string | null;
+  createdAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+/** Job kinds the renderer may start. */
+export type SubmittableJobKind = 'sleep';
+export const SUBMITTABLE_JOB_KINDS: readonly SubmittableJobKind[] = ['sleep'];
+
+export interface JobUpdateEvent {
+  jobId: number;
+  state: JobState;
+  progress?: JobProgressInfo;
+  error?: string;
+}
+
 /** Request and response type of every invoke channel. */
 export interface InvokeMap {
   'app:info': { request: Record<string, never>; response: AppInfo };
@@ -74,12 +209,32 @@ export interface InvokeMap {
   'project:recent': { request: Record<string, never>; response: RecentProject[] };
   'dataset:import': { request: { folder: string; layout?: ImportLayoutChoice }; response: ImportReport };
   'dialog:pickFolder': { request: { purpose: FolderPurpose }; response: { path: string | null } };
+  'images:list': { request: ImageQuery; response: ImagePage };
+  'images:get': { request: { id: number }; response: ImageDetail };
+  /** Thumbnail blob hashes of the images, made (once) on demand. */
+  'images:thumbnails': { request: { ids: number[] }; response: { thumbnails: { id: number; hash: string }[] } };
+  'masks:save': { request: { imageId: number; pngBase64: string }; response: { mask: MaskInfo; unchanged: boolean } };
+  'masks:draftGet': { request: { imageId: number }; response: MaskDraft | null };
+  'masks:draftPut': { request: { imageId: number; pngBase64: string }; response: { savedAt: string } };
+  'masks:draftDrop': { request: { imageId: number }; response: Record<string, never> };
+  'types:list': { request: Record<string, never>; response: DefectTypeDetail[] };
+  'types:create': { request: { category: string; name: string }; response: DefectTypeDetail };
+  'types:rename': { request: { id: number; name: string }; response: DefectTypeDetail };
+  /** Moves every image of `sourceId` to `targetId` (same category) and deletes the source type. */
+  'types:merge': { request: { sourceId: number; targetId: number }; response: DefectTypeDetail };
+  /** null = the default (the first third). */
+  'types:setTrainCount': { request: { id: number; trainCount: number | null }; response: DefectTypeDetail };
+  'types:setSettings': { request: { id: number; aar?: boolean; color?: string }; response: DefectTypeDetail };
+  'jobs:list': { request: Record<string, never>; response: JobInfo[] };
+  'jobs:submit': { request: { kind: SubmittableJobKind; params: { steps: number; stepMs: number } }; response: { id: number } };
+  'jobs:cancel': { request: { id: number }; response: { cancelled: boolean } };
 }
 
 /** Payload of every event channel. */
 export interface EventMap {
   'dataset:importProgress': ImportProgress;
   'app:menuCommand': { command: MenuCommand };
+  'jobs:update': JobUpdateEvent;
 }
 
 export type IpcRequest<C extends InvokeChannel> = InvokeMap[C]['request'];

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { transformWithEsbuild } from 'vite';
 import type { EventChannel, EventMap, FolderPurpose } from '../../src/shared/ipc';
 import { createApi, type Api } from '../../src/main/api';
+import { EngineHost, forkEngineFactory, sourceEngineLaunch } from '../../src/main/engine-host';
 import { servedFile } from '../../src/main/api/served-files';
 import { securityHeaders } from '../../src/main/app/security-policy';
 import { dispatch } from '../../src/main/ipc/dispatch';
@@ -19,6 +20,8 @@ export interface HarnessOptions {
   /** Where the app's own settings (recent projects) go. */
   configDir: string;
   progressIntervalMs?: number;
+  /** Start a real engine process (from source) so jobs run, as in the app. */
+  withEngine?: boolean;
 }
 
 export interface HarnessServer {
@@ -32,7 +35,8 @@ export interface HarnessServer {
 }
 
 const SHIM_PATH = '/__test__/api-shim.js';
-const MAX_BODY_BYTES = 1 << 20;
+// Large enough for a drawn mask of a big image as base64 PNG (the masks:save schema allows 48 MiB).
+const MAX_BODY_BYTES = 64 << 20;
 
 async function compileShim(): Promise<string> {
   const source = readFileSync(join(import.meta.dirname, 'api-shim.browser.ts'), 'utf8');
@@ -66,7 +70,9 @@ export async function startHarnessServer(options: HarnessOptions): Promise<Harne
     const frame = `data: ${JSON.stringify({ event, payload })}\n\n`;
     for (const stream of streams) stream.write(frame);
   };
+  const engine = options.withEngine ? new EngineHost(forkEngineFactory(sourceEngineLaunch())) : undefined;
   const api = createApi({
+    ...(engine ? { engine } : {}),
     configDir: options.configDir,
     electronVersion: null,
     pickFolder: async (purpose) => {
@@ -147,6 +153,7 @@ export async function startHarnessServer(options: HarnessOptions): Promise<Harne
     async close() {
       for (const stream of streams) stream.end();
       await api.close();
+      await engine?.dispose();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

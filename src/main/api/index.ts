@@ -12,6 +12,7 @@ import { appInfo } from './app-info';
 import { ProjectSession } from './project-session';
 import { createRecentProjects, type RecentProjects } from './recent';
 import { throttleProgress } from './throttle';
+import { progressInfo, workstationHandlers } from './workstation';
 
 export interface ApiOptions {
   /** Folder for the app's own settings (recent projects): Electron's userData, a temp dir in tests. */
@@ -51,11 +52,25 @@ export function createApi(options: ApiOptions): Api {
   // queued ones on the engine. Replacing the project closes the old manager first.
   let jobs: JobManager | null = null;
   let jobsClosing: Promise<void> = Promise.resolve();
+  let unsubscribeJobs: (() => void) | null = null;
   function attachJobs(project: Project): void {
     const previous = jobs;
     jobs = null;
+    unsubscribeJobs?.();
+    unsubscribeJobs = null;
     if (previous) jobsClosing = jobsClosing.then(() => previous.close({ cancelRunning: true }));
-    if (options.engine) jobs = new JobManager(project.db, options.engine);
+    if (options.engine) {
+      jobs = new JobManager(project.db, options.engine);
+      // Every state change and progress step reaches the jobs list live.
+      unsubscribeJobs = jobs.subscribe((update) =>
+        options.emit('jobs:update', {
+          jobId: update.jobId,
+          state: update.state,
+          ...(update.progress ? { progress: progressInfo(update.progress) } : {}),
+          ...(update.error !== undefined ? { error: update.error } : {}),
+        }),
+      );
+    }
   }
 
   function opened(project: Project) {
@@ -87,6 +102,7 @@ export function createApi(options: ApiOptions): Api {
         }
       }),
     'dialog:pickFolder': async ({ purpose }) => ({ path: await options.pickFolder(purpose) }),
+    ...workstationHandlers(session, () => jobs),
   };
 
   return {

@@ -1,10 +1,30 @@
 // The schema every invoke channel's request is validated against before its handler runs.
 // Typed against the IPC contract: a schema that admits a different shape fails to compile.
-import { FOLDER_PURPOSES, IMPORT_LAYOUTS, type InvokeChannel, type IpcRequest } from '../../shared/ipc';
-import { absolutePath, obj, oneOf, optional, str, type Schema } from './schema';
+import {
+  FOLDER_PURPOSES,
+  IMAGE_LABELS,
+  IMAGE_ORIGINS,
+  IMAGE_SORTS,
+  IMAGE_SPLITS,
+  IMPORT_LAYOUTS,
+  SUBMITTABLE_JOB_KINDS,
+  type InvokeChannel,
+  type IpcRequest,
+} from '../../shared/ipc';
+import { absolutePath, arrayOf, base64, bool, matching, nullable, num, obj, oneOf, optional, rowId, str, type Schema } from './schema';
 
 // Project names end up in window titles and the recent list; keep them one short line.
 const PROJECT_NAME_MAX = 200;
+// Defect type and category names are labels in lists and folder names on export.
+const LABEL_MAX = 120;
+// One grid page; the grid asks for a few hundred at most.
+const PAGE_MAX = 2000;
+// A mask PNG of a 8k x 8k image compresses to far less; 48 MiB of base64 is a generous ceiling.
+const MASK_BASE64_MAX = 48 * 1024 * 1024;
+const THUMBNAILS_PER_CALL = 500;
+
+const maskRequest = obj({ imageId: rowId(), pngBase64: base64(MASK_BASE64_MAX) });
+const label = () => str({ minLength: 1, maxLength: LABEL_MAX });
 
 export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
   'app:info': obj({}),
@@ -14,4 +34,34 @@ export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
   'project:recent': obj({}),
   'dataset:import': obj({ folder: absolutePath(), layout: optional(oneOf(IMPORT_LAYOUTS)) }),
   'dialog:pickFolder': obj({ purpose: oneOf(FOLDER_PURPOSES) }),
+  'images:list': obj({
+    category: optional(str({ maxLength: LABEL_MAX })),
+    split: optional(oneOf(IMAGE_SPLITS)),
+    label: optional(oneOf(IMAGE_LABELS)),
+    defectTypeId: optional(rowId()),
+    origin: optional(oneOf(IMAGE_ORIGINS)),
+    hasMask: optional(bool()),
+    sort: optional(oneOf(IMAGE_SORTS)),
+    descending: optional(bool()),
+    offset: num({ integer: true, min: 0 }),
+    limit: num({ integer: true, min: 1, max: PAGE_MAX }),
+  }),
+  'images:get': obj({ id: rowId() }),
+  'images:thumbnails': obj({ ids: arrayOf(rowId(), { maxLength: THUMBNAILS_PER_CALL }) }),
+  'masks:save': maskRequest,
+  'masks:draftGet': obj({ imageId: rowId() }),
+  'masks:draftPut': maskRequest,
+  'masks:draftDrop': obj({ imageId: rowId() }),
+  'types:list': obj({}),
+  'types:create': obj({ category: label(), name: label() }),
+  'types:rename': obj({ id: rowId(), name: label() }),
+  'types:merge': obj({ sourceId: rowId(), targetId: rowId() }),
+  'types:setTrainCount': obj({ id: rowId(), trainCount: nullable(num({ integer: true, min: 0, max: 1_000_000 })) }),
+  'types:setSettings': obj({ id: rowId(), aar: optional(bool()), color: optional(matching(/^#[0-9a-f]{6}$/, 'a colour as #rrggbb (lowercase hex)')) }),
+  'jobs:list': obj({}),
+  'jobs:submit': obj({
+    kind: oneOf(SUBMITTABLE_JOB_KINDS),
+    params: obj({ steps: num({ integer: true, min: 1, max: 100_000 }), stepMs: num({ integer: true, min: 0, max: 3_600_000 }) }),
+  }),
+  'jobs:cancel': obj({ id: rowId() }),
 };

@@ -137,3 +137,49 @@ export function obj<S extends Shape>(shape: S): Schema<ObjectOf<S>> {
     },
   };
 }
+
+/** The value or null (e.g. "no choice, use the default"). */
+export function nullable<T>(inner: Schema<T>): Schema<T | null> {
+  return {
+    check(value, at) {
+      return value === null ? null : inner.check(value, at);
+    },
+  };
+}
+
+export interface ArrayOptions {
+  maxLength: number;
+}
+
+/** An array whose every item passes `item`; long arrays are refused (no unbounded work per call). */
+export function arrayOf<T>(item: Schema<T>, opts: ArrayOptions): Schema<T[]> {
+  return {
+    check(value, at) {
+      if (!Array.isArray(value)) throw new SchemaError(at, `expected an array, got ${describe(value)}`);
+      if (value.length > opts.maxLength) throw new SchemaError(at, `must hold at most ${opts.maxLength} items, got ${value.length}`);
+      return value.map((v, i) => item.check(v, `${at}[${i}]`));
+    },
+  };
+}
+
+/** A string that matches `pattern` in full; `what` names the expected form in the error. */
+export function matching(pattern: RegExp, what: string, opts: StringOptions = {}): Schema<string> {
+  const base = str(opts);
+  return {
+    check(value, at) {
+      const s = base.check(value, at);
+      if (!pattern.test(s)) throw new SchemaError(at, `expected ${what}`);
+      return s;
+    },
+  };
+}
+
+/** Standard base64 (what a PNG's bytes become in JSON), at most `maxLength` characters. */
+export function base64(maxLength: number): Schema<string> {
+  return matching(/^[A-Za-z0-9+/]*={0,2}$/, 'base64 data', { minLength: 4, maxLength });
+}
+
+/** A database row id: a positive integer. */
+export function rowId(): Schema<number> {
+  return num({ integer: true, min: 1, max: Number.MAX_SAFE_INTEGER });
+}
