@@ -1,0 +1,56 @@
+// What a defect generator is: the contract the baselines implement and the diffusion generator
+// (src/engine/anomaly, the synthesis issue) will implement to take part in `defectforge eval`.
+//
+// A generator is created once per category from the few real training defects (the first third
+// of each type), then asked for pairs: given a normal image, a defect type and a seeded Rng, it
+// returns a defect image, its pixel-exact mask and what the lineage table must record. The same
+// (inputs, rng state) must always give the same pair.
+import type { Rng } from '../../shared/random';
+import type { Mask, Picture } from './picture';
+
+/** A real image of the project at the working resolution. */
+export interface ProjectPicture {
+  /** images.id */
+  imageId: number;
+  picture: Picture;
+}
+
+/** A real training defect: one of the first third of its type. */
+export interface DefectExample extends ProjectPicture {
+  defectType: string;
+  mask: Mask;
+}
+
+export interface GeneratorContext {
+  width: number;
+  height: number;
+  /** the training defects of every type of the category */
+  trainDefects: readonly DefectExample[];
+  /** the seed of the run (generators derive any fixed state, e.g. textures, from it) */
+  seed: number;
+}
+
+/** What the lineage row of a generated sample records (besides versions, filled in by the store). */
+export interface PairLineage {
+  /** the normal image the defect was painted into (null when none was used) */
+  normalImageId: number | null;
+  /** images the defect's appearance or mask came from */
+  sourceImageIds: number[];
+  /** where the mask came from, e.g. 'cutpaste:transformed-real', 'perlin' */
+  maskOrigin: string;
+  /** the sampled parameters of this pair (rotation, scale, beta, texture, ...) */
+  sampled: Record<string, number | string | boolean>;
+}
+
+export interface GeneratedPair {
+  image: Picture;
+  mask: Mask;
+  lineage: PairLineage;
+}
+
+export interface DefectGenerator {
+  readonly name: string;
+  /** the generator's fixed settings, recorded in every sample's lineage */
+  readonly settings: Readonly<Record<string, unknown>>;
+  generate(normal: ProjectPicture, defectType: string, rng: Rng): GeneratedPair | Promise<GeneratedPair>;
+}
