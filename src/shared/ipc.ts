@@ -163,7 +163,16 @@ export interface DefectTypeSettings {
   aar: boolean;
   /** Overlay colour, #rrggbb. */
   color: string;
+  /** Where synthesis takes this type's masks from (default 'real': the training masks, flipped/shifted/scaled). */
+  maskSource: MaskSourceKind;
+  /** Keep generated masks on the object: 'otsu' thresholds each normal image (default 'none'). */
+  foreground: ForegroundKind;
 }
+
+export const MASK_SOURCES = ['real', 'learned', 'perlin', 'drawn'] as const;
+export type MaskSourceKind = (typeof MASK_SOURCES)[number];
+export const FOREGROUNDS = ['none', 'otsu'] as const;
+export type ForegroundKind = (typeof FOREGROUNDS)[number];
 
 export interface DefectTypeDetail extends DefectTypeInfo {
   settings: DefectTypeSettings;
@@ -224,7 +233,7 @@ export interface InvokeMap {
   'types:merge': { request: { sourceId: number; targetId: number }; response: DefectTypeDetail };
   /** null = the default (the first third). */
   'types:setTrainCount': { request: { id: number; trainCount: number | null }; response: DefectTypeDetail };
-  'types:setSettings': { request: { id: number; aar?: boolean; color?: string }; response: DefectTypeDetail };
+  'types:setSettings': { request: { id: number; aar?: boolean; color?: string; maskSource?: MaskSourceKind; foreground?: ForegroundKind }; response: DefectTypeDetail };
   'jobs:list': { request: Record<string, never>; response: JobInfo[] };
   'jobs:submit': { request: { kind: SubmittableJobKind; params: { steps: number; stepMs: number } }; response: { id: number } };
   'jobs:cancel': { request: { id: number }; response: { cancelled: boolean } };

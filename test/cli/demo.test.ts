@@ -20,7 +20,7 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-test('the demo runs end to end on a tiny package: dataset, project, export in every format, HTML summary', async () => {
+test('the demo runs end to end on a tiny package: dataset, project, learning, export in every format, HTML summary', async () => {
   const out = join(tmp.dir, 'démo');
   const r = await runBin(['demo', '--out', out, '--model', modelDir, '--families', 'wood', '--per-type', '1', '--steps', '2', '--defects-per-type', '2', '--train-good', '2'], tmp.dir);
   assert.equal(r.code, 0, r.stderr);
@@ -29,7 +29,7 @@ test('the demo runs end to end on a tiny package: dataset, project, export in ev
   const wood = NORMAL_FAMILIES.find((f) => f.name === 'wood')!;
   const html = readFileSync(join(out, 'summary.html'), 'utf8');
   for (const d of wood.defects) {
-    assert.match(html, new RegExp(`<h2>wood/${d} <small>\\(model-defect, 1 pairs\\)`));
+    assert.match(html, new RegExp(`<h2>wood/${d} <small>\\(learned-embedding, 1 pairs\\)`));
     assert.equal(readdirSync(join(out, 'export', 'mvtec', 'wood', 'train', d)).length, 1);
   }
   // every image the page shows exists

@@ -37,17 +37,19 @@ export async function augmentWithEngine(project: Project, req: AugmentRequest, i
   const { runAugment } = await import('../../main/augment');
   return withEngine(io, async (engine) => {
     const jobs = new JobManager(project.db, engine, { progressThrottleMs: 1000 });
+    let current = '';
+    let unit = 'pair';
     const progress = throttleProgress(
-      (step, total) => io.stderr(`${io.stderrIsTTY ? '\r' : ''}${current}: pair ${step}/${total}${io.stderrIsTTY ? '' : '\n'}`),
+      (step, total) => io.stderr(`${io.stderrIsTTY ? '\r' : ''}${current}: ${unit} ${step}/${total}${io.stderrIsTTY ? '' : '\n'}`),
       io.stderrIsTTY ? 200 : 5000,
     );
-    let current = '';
     try {
       return await runAugment(project, req, jobs, {
         signal: io.signal,
         onStage: (m) => io.stderr(`${io.stderrIsTTY && current ? '\n' : ''}${m}\n`),
-        onProgress: (type, p) => {
+        onProgress: (type, p, stage) => {
           current = type;
+          unit = stage === 'synthesize' ? 'pair' : 'step';
           progress(p.step, p.total);
         },
       });
@@ -77,6 +79,11 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
   const steps = wholeNumber('steps', str('steps'), 1);
   const threads = wholeNumber('threads', str('threads'), 1);
   const model = str('model');
+  const learnSteps = wholeNumber('learn-steps', str('learn-steps'), 1);
+  const learning = {
+    ...(learnSteps !== undefined ? { defect: { steps: learnSteps }, mask: { steps: learnSteps } } : {}),
+    ...(options['no-learn'] === true ? { mode: 'off' as const } : {}),
+  };
   return {
     perType,
     out: path.resolve(cwd, out),
@@ -86,6 +93,7 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
     ...(seed !== undefined ? { seed } : {}),
     ...(steps !== undefined ? { steps } : {}),
     ...(threads !== undefined ? { threads } : {}),
+    ...(Object.keys(learning).length > 0 ? { learning } : {}),
   };
 }
 
@@ -102,6 +110,8 @@ export const augmentCommand: CommandSpec = {
     steps: { type: 'string', valueName: 'n', description: 'sampler steps per pair (default 25)' },
     seed: { type: 'string', valueName: 'n', description: 'seed of new synthesis runs (default: a fresh one)' },
     threads: { type: 'string', valueName: 'n', description: 'onnxruntime threads of the engine' },
+    'learn-steps': { type: 'string', valueName: 'n', description: 'training steps of defect (and mask) learning for types not learnt yet' },
+    'no-learn': { type: 'boolean', description: "skip learning: use the model's own defect rows for the type's name" },
     json: { type: 'boolean', description: 'print the report as JSON' },
   },
   details: 'Pairs made earlier with the same model are reused; a stopped run is resumed. The output folder is\nwritten all or nothing. Synthetic pairs are only ever in training folders, never with real test images.',

@@ -31,6 +31,7 @@ export const demoCommand: CommandSpec = {
     'train-good': { type: 'string', valueName: 'n', description: 'normal training images per family (default 8)' },
     model: { type: 'string', valueName: 'dir', description: `model package (default: the embedded ${DEFAULT_MODEL_NAME})` },
     seed: { type: 'string', valueName: 'n', description: 'seed of the dataset and the synthesis (default 1)' },
+    'learn-steps': { type: 'string', valueName: 'n', description: 'training steps of defect learning per type (default: the learning default)' },
   },
   async run({ options }, io) {
     const str = (name: string): string | undefined => (typeof options[name] === 'string' ? (options[name] as string) : undefined);
@@ -40,6 +41,7 @@ export const demoCommand: CommandSpec = {
     const defectsPerType = wholeNumber('defects-per-type', str('defects-per-type'), 2) ?? 6;
     const trainGood = wholeNumber('train-good', str('train-good'), 1) ?? 8;
     const seed = wholeNumber('seed', str('seed'), 0) ?? 1;
+    const learnSteps = wholeNumber('learn-steps', str('learn-steps'), 1);
     const families = listOption(str('families')) ?? DEMO_FAMILIES;
     const model = str('model') !== undefined ? path.resolve(io.cwd, str('model')!) : defaultModelDir();
     if (!existsSync(path.join(model, 'manifest.json'))) {
@@ -64,7 +66,15 @@ export const demoCommand: CommandSpec = {
       const { importDataset } = await import('../../main/import');
       await importDataset(project, datasetDir, { layout: 'mvtec', signal: io.signal });
       const exportDir = path.join(out, 'export');
-      const report = await augmentWithEngine(project, { perType, out: exportDir, formats: EXPORT_FORMATS, model, seed, steps }, io);
+      const report = await augmentWithEngine(project, {
+          perType,
+          out: exportDir,
+          formats: EXPORT_FORMATS,
+          model,
+          seed,
+          steps,
+          ...(learnSteps !== undefined ? { learning: { defect: { steps: learnSteps }, mask: { steps: learnSteps } } } : {}),
+        }, io);
 
       io.stderr('writing summary.html\n');
       const sections: SummarySection[] = [];

@@ -34,6 +34,7 @@ export const evalCommand: CommandSpec = {
     size: { type: 'string', valueName: 'px', description: 'working resolution: about size x size pixels, aspect ratio of the images kept (default 128)' },
     out: { type: 'string', valueName: 'dir', description: 'folder for report.html and report.json (default <project>/exports/eval-<category>-<job>)' },
     json: { type: 'boolean', description: 'print report.json to stdout instead of the table' },
+    model: { type: 'string', valueName: 'dir', description: "advanced: model package of the 'diffusion' generator (default: the model its learned types were trained against)" },
   },
   details:
     "'none' trains on the real training defects only (the first third of each type); the test set is test/good plus the other two thirds. Same seed and --steps give the same numbers on CPU.",
@@ -56,7 +57,12 @@ export const evalCommand: CommandSpec = {
     try {
       const result = await runEvaluation(
         project,
-        { ...settings, ...(steps !== undefined ? { steps } : {}), ...(category !== undefined ? { category } : {}) },
+        {
+          ...settings,
+          ...(steps !== undefined ? { steps } : {}),
+          ...(category !== undefined ? { category } : {}),
+          ...(typeof options.model === 'string' ? { model: resolve(io.cwd, options.model) } : {}),
+        },
         { log: (m) => io.stderr(`${m}\n`), onStep: stepPrinter(io), signal: io.signal, appVersion: appVersion() },
       );
       const outDir = options.out !== undefined ? resolve(io.cwd, options.out as string) : join(project.dir, 'exports', `eval-${result.category}-${result.jobId}`);

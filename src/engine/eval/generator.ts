@@ -1,10 +1,11 @@
-// What a defect generator is: the contract the baselines implement and the diffusion generator
-// (src/engine/anomaly, the synthesis issue) will implement to take part in `defectforge eval`.
+// What a defect generator is: the contract the baselines and the diffusion generator
+// (generator-diffusion.ts) implement to take part in `defectforge eval`.
 //
 // A generator is created once per category from the few real training defects (the first third
 // of each type), then asked for pairs: given a normal image, a defect type and a seeded Rng, it
 // returns a defect image, its pixel-exact mask and what the lineage table must record. The same
 // (inputs, rng state) must always give the same pair.
+import type { Database } from 'better-sqlite3';
 import type { Rng } from '../../shared/random';
 import type { Mask, Picture } from './picture';
 
@@ -28,6 +29,23 @@ export interface GeneratorContext {
   trainDefects: readonly DefectExample[];
   /** the seed of the run (generators derive any fixed state, e.g. textures, from it) */
   seed: number;
+  /** what generators that learn from the project need (the diffusion generator) */
+  run?: GeneratorRun;
+}
+
+/** The evaluation run a generator is created in. */
+export interface GeneratorRun {
+  project: { dir: string; db: Database };
+  category: string;
+  /** model package folder, when the user named one */
+  model?: string;
+  /** seconds the generator may spend learning before it generates (undefined: no limit) */
+  budgetSeconds?: number;
+  /** true when results must not depend on timing (a fixed step count was asked for) */
+  reproducible: boolean;
+  appVersion: string;
+  signal?: AbortSignal;
+  log?: (message: string) => void;
 }
 
 /** What the lineage row of a generated sample records (besides versions, filled in by the store). */
@@ -40,12 +58,27 @@ export interface PairLineage {
   maskOrigin: string;
   /** the sampled parameters of this pair (rotation, scale, beta, texture, ...) */
   sampled: Record<string, number | string | boolean>;
+  /** generators that run a model record the rest of the lineage themselves */
+  model?: ModelLineage;
+}
+
+/** The lineage of a pair a model made: enough to make it again (`defectforge regenerate`). */
+export interface ModelLineage {
+  /** the mask source's origin record */
+  maskSource: Record<string, unknown>;
+  artifactIds: number[];
+  modelHash: string;
+  /** the recipe and every generation setting */
+  sampler: Record<string, unknown>;
+  executionProvider: string;
 }
 
 export interface GeneratedPair {
   image: Picture;
   mask: Mask;
   lineage: PairLineage;
+  /** the files to store instead of the working-resolution picture (a model's own output) */
+  files?: { imagePng: Uint8Array; maskPng: Uint8Array };
 }
 
 export interface DefectGenerator {
@@ -53,4 +86,6 @@ export interface DefectGenerator {
   /** the generator's fixed settings, recorded in every sample's lineage */
   readonly settings: Readonly<Record<string, unknown>>;
   generate(normal: ProjectPicture, defectType: string, rng: Rng): GeneratedPair | Promise<GeneratedPair>;
+  /** frees what the generator holds (model sessions); called once after its last pair */
+  release?(): Promise<void>;
 }

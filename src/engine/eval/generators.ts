@@ -1,11 +1,11 @@
 // THE registry of training sources `defectforge eval --generators` accepts. 'none' trains the
 // inspector on the real training defects only; every other entry is a DefectGenerator
-// (./generator.ts). The diffusion generator plugs in here when the synthesis issue lands: replace
-// its `create` with one that loads the project's trained anomaly embeddings and returns a
-// DefectGenerator.
+// (./generator.ts): the baselines, and 'diffusion' (./generator-diffusion.ts), which learns from
+// the project and is loaded only when asked for.
 import { UserError } from '../../shared/errors';
 import { createCutPaste, createPerlinAnomalies, renderTextures } from '../baselines';
-import type { DefectGenerator, GeneratorContext } from './generator';
+import type { DefectGenerator, GeneratorContext, GeneratorRun } from './generator';
+import { diffusionModelDir } from './generator-diffusion-model';
 
 export interface SourceEntry {
   name: string;
@@ -14,6 +14,8 @@ export interface SourceEntry {
   create?: (ctx: GeneratorContext) => DefectGenerator | Promise<DefectGenerator>;
   /** why the entry cannot be used yet (a UserError when asked for) */
   unavailable?: string;
+  /** checks what the generator needs from the run before any inspector trains (throws a UserError) */
+  preflight?: (run: Pick<GeneratorRun, 'project' | 'category' | 'model'>) => void;
 }
 
 export const TRAINING_SOURCES: readonly SourceEntry[] = [
@@ -30,9 +32,9 @@ export const TRAINING_SOURCES: readonly SourceEntry[] = [
   },
   {
     name: 'diffusion',
-    description: 'AnomalyDiffusion (spatial anomaly embeddings + blended denoising)',
-    unavailable:
-      "generator 'diffusion' is not available yet: few-shot learning and synthesis land with the synthesis issue; it registers in src/engine/eval/generators.ts",
+    description: "AnomalyDiffusion: each type's learned anomaly embedding + spatial encoder (learnt first where missing), its mask source, blended denoising with AAR",
+    create: async (ctx) => (await import('./generator-diffusion')).createDiffusionGenerator(ctx),
+    preflight: (run) => void diffusionModelDir(run),
   },
 ];
 

@@ -9,13 +9,13 @@ import { UserError } from '../../shared/errors';
 import { deriveSeed } from '../corpus/seed';
 import { onnxruntimeVersion } from '../runtime';
 import { chooseCategory, loadCategory, type BlobReader, type CategoryData, type TestImage } from './dataset';
-import type { DefectGenerator, GeneratedPair } from './generator';
+import type { DefectGenerator, GeneratedPair, GeneratorRun } from './generator';
 import { parseSources, type SourceEntry } from './generators';
 import { imageScore, inspectPictures, poolingWindow, trainInspector, type TrainingPair } from './inspector/train';
 import { exactGroups, exactRankingMetrics, PixelMetricsAccumulator, prPoints, rocPoints, type PixelMetrics } from './metrics';
 import { trainAndTestClassifier, type LabelledPair } from './classifier';
 import { diversity, maskAlignment, type Diversity } from './quality';
-import { storeSamples, type StoredPair } from './samples';
+import { storeSamples, type StoredPair } from './generator-samples';
 
 export interface EvalSettings {
   generators: string;
@@ -33,6 +33,8 @@ export interface EvalSettings {
   baseChannels: number;
   levels: number;
   classifierSteps: number;
+  /** model package of the 'diffusion' generator (default: the model its learned artifacts were trained against) */
+  model?: string;
 }
 
 export const EVAL_DEFAULTS: Omit<EvalSettings, 'generators'> = {
@@ -115,21 +117,27 @@ async function syntheticPairs(
   data: CategoryData,
   settings: EvalSettings,
   typeIds: Map<string, number>,
+  run: GeneratorRun,
 ): Promise<{ generator: DefectGenerator; pairs: GeneratedPair[]; stored: StoredPair[]; normals: TrainingPair['picture'][] }> {
-  const generator = await source.create!({ width: data.width, height: data.height, trainDefects: data.trainDefects, seed: settings.seed });
+  const generator = await source.create!({ width: data.width, height: data.height, trainDefects: data.trainDefects, seed: settings.seed, run });
   const pairs: GeneratedPair[] = [];
   const stored: StoredPair[] = [];
   const normals: TrainingPair['picture'][] = [];
-  for (const type of data.defectTypes) {
-    for (let k = 0; k < settings.pairsPerType; k++) {
-      const seed = deriveSeed(settings.seed, 'eval-pair', source.name, type, k);
-      const rng = new Rng(seed);
-      const normal = data.trainGood[rng.int(data.trainGood.length)]!;
-      const pair = await generator.generate(normal, type, rng);
-      pairs.push(pair);
-      normals.push(normal.picture);
-      stored.push({ pair, defectTypeId: typeIds.get(type)!, seed, indexInJob: 0 });
+  try {
+    for (const type of data.defectTypes) {
+      for (let k = 0; k < settings.pairsPerType; k++) {
+        run.signal?.throwIfAborted();
+        const seed = deriveSeed(settings.seed, 'eval-pair', source.name, type, k);
+        const rng = new Rng(seed);
+        const normal = data.trainGood[rng.int(data.trainGood.length)]!;
+        const pair = await generator.generate(normal, type, rng);
+        pairs.push(pair);
+        normals.push(normal.picture);
+        stored.push({ pair, defectTypeId: typeIds.get(type)!, seed, indexInJob: 0 });
+      }
     }
+  } finally {
+    await generator.release?.();
   }
   return { generator, pairs, stored, normals };
 }
@@ -164,6 +172,7 @@ export async function runEvaluation(project: EvalProject, settings: EvalSettings
   if (!(settings.budgetMinutes > 0)) throw new UserError('BAD_ARGS', `--budget-minutes must be > 0, got ${settings.budgetMinutes}`);
 
   const category = chooseCategory(project.db, settings.category, project.dir);
+  for (const source of sources) source.preflight?.({ project, category, ...(settings.model !== undefined ? { model: settings.model } : {}) });
   const multiple = 2 ** (settings.levels - 1);
   log(`loading category '${category}'`);
   const data = await loadCategory(project.db, project.blobs, category, { pixels: settings.pixels, multiple });
@@ -189,10 +198,20 @@ export async function runEvaluation(project: EvalProject, settings: EvalSettings
       let alignment = Number.NaN;
       if (source.create) {
         log(`${source.name}: generating ${settings.pairsPerType} pairs per defect type`);
-        const { generator, pairs, stored, normals } = await syntheticPairs(source, data, settings, typeIds);
+        const run: GeneratorRun = {
+          project,
+          category,
+          ...(settings.model !== undefined ? { model: settings.model } : {}),
+          // learning (where a generator needs it) gets the same time as one inspector's training
+          ...(settings.steps === undefined ? { budgetSeconds: settings.budgetMinutes * 60 } : {}),
+          reproducible: settings.steps !== undefined,
+          appVersion: hooks.appVersion,
+          ...(hooks.signal ? { signal: hooks.signal } : {}),
+          log,
+        };
+        const { generator, pairs, stored, normals } = await syntheticPairs(source, data, settings, typeIds, run);
         for (const s of stored) s.indexInJob = sampleIndex++;
-        // baselines run in plain TypeScript: no execution provider is involved
-        sampleIds = await storeSamples(project, jobId, generator, stored, { ...versions, executionProvider: 'none' });
+        sampleIds = await storeSamples(project, jobId, generator, stored, versions);
         pool = pairs.map((p) => ({ picture: p.image, mask: p.mask }));
         poolTypes = data.defectTypes.flatMap((t) => new Array<string>(settings.pairsPerType).fill(t));
         alignment = pairs.reduce((a, p, i) => a + maskAlignment(p.image, normals[i]!, p.mask), 0) / pairs.length;

@@ -11,7 +11,8 @@ import type { BuiltinModel } from '../models/builtin/load';
 import { onnxruntimeVersion } from '../runtime';
 import { EmbeddingCache } from './conditioning';
 import { GENERATOR, makePair } from './make-pair';
-import { checkPlan, pairRecipe, totalPairs, typeAt, type SynthesisPlan } from './recipe';
+import { ProjectMasks } from './mask-source';
+import { checkPlan, pairRecipe, totalPairs, typeAt, type PairRecipe, type SynthesisPlan } from './recipe';
 
 export interface SynthesisRunOptions {
   /** the job whose samples these are (samples.job_id); a resumed run passes the first job's id */
@@ -44,52 +45,65 @@ export async function runSynthesis(project: Project, model: BuiltinModel, plan: 
   const blobs = { read: (h: string) => project.blobs.read(h), path: (h: string) => project.blobs.path(h) };
   const embeddings = new EmbeddingCache(blobs);
   const runtime = { executionProvider: model.provider, onnxruntime: onnxruntimeVersion() };
+  const masks = new ProjectMasks(project, model);
   const sampleIds: number[] = [];
   let made = 0;
-  for (let index = 0; index < total; index++) {
-    if (done.has(index)) continue;
-    if (options.stopAfter !== undefined && made >= options.stopAfter) break;
-    options.signal?.throwIfAborted();
-    const recipe = pairRecipe(plan, index);
-    const pair = await makePair(model, blobs, recipe, embeddings, options.signal);
-    const imageHash = await project.blobs.writeFile(pair.imagePng);
-    const maskHash = await project.blobs.writeFile(pair.maskPng);
-    const type = typeAt(plan, index);
-    const id = insertSample(project, {
-      jobId: options.runJobId,
-      indexInJob: index,
-      defectTypeId: type.defectTypeId,
-      image: { hash: imageHash, size: pair.imagePng.length },
-      mask: { hash: maskHash, size: pair.maskPng.length },
-      generator: GENERATOR,
-      lineage: {
-        normalImageId: recipe.normal.imageId,
-        maskOrigin: recipe.mask.kind,
-        maskSource: { ...recipe.mask },
-        artifactIds: recipe.conditioning.kind === 'embedding' ? [recipe.conditioning.artifactId] : [],
-        modelHash: model.facts.contentHash,
-        seed: recipe.seed,
-        sampler: {
-          recipe,
-          generation: pair.result.settings,
-          conditioning: pair.conditioning,
-          model: { name: model.facts.name, kind: model.facts.kind, path: model.dir },
-          ...(pair.resizedFrom ? { resizedFrom: pair.resizedFrom } : {}),
-          run: { jobSeed: plan.seed, index },
-          ...(model.fallbackReason ? { fallbackReason: model.fallbackReason } : {}),
+  try {
+    for (let index = 0; index < total; index++) {
+      if (done.has(index)) continue;
+      if (options.stopAfter !== undefined && made >= options.stopAfter) break;
+      options.signal?.throwIfAborted();
+      const recipe = pairRecipe(plan, index);
+      const pair = await makePair(model, blobs, recipe, embeddings, masks, options.signal);
+      const imageHash = await project.blobs.writeFile(pair.imagePng);
+      const maskHash = await project.blobs.writeFile(pair.maskPng);
+      const type = typeAt(plan, index);
+      const id = insertSample(project, {
+        jobId: options.runJobId,
+        indexInJob: index,
+        defectTypeId: type.defectTypeId,
+        image: { hash: imageHash, size: pair.imagePng.length },
+        mask: { hash: maskHash, size: pair.maskPng.length },
+        generator: GENERATOR,
+        lineage: {
+          normalImageId: recipe.normal.imageId,
+          maskOrigin: pair.maskOrigin.kind,
+          maskSource: pair.maskOrigin,
+          artifactIds: pairArtifacts(recipe),
+          modelHash: model.facts.contentHash,
+          seed: recipe.seed,
+          sampler: {
+            recipe,
+            generation: pair.result.settings,
+            conditioning: pair.conditioning,
+            model: { name: model.facts.name, kind: model.facts.kind, path: model.dir },
+            ...(pair.resizedFrom ? { resizedFrom: pair.resizedFrom } : {}),
+            run: { jobSeed: plan.seed, index },
+            ...(model.fallbackReason ? { fallbackReason: model.fallbackReason } : {}),
+          },
+          executionProvider: runtime.executionProvider,
+          onnxruntimeVersion: runtime.onnxruntime,
+          appVersion: options.appVersion,
         },
-        executionProvider: runtime.executionProvider,
-        onnxruntimeVersion: runtime.onnxruntime,
-        appVersion: options.appVersion,
-      },
-    });
-    if (id === null) continue; // another attempt committed this index meanwhile: keep its pair
-    sampleIds.push(id);
-    made++;
-    done.add(index);
-    const elapsed = (performance.now() - started) / 1000;
-    const remaining = total - done.size;
-    options.onProgress?.(done.size, total, (elapsed / made) * remaining);
+      });
+      if (id === null) continue; // another attempt committed this index meanwhile: keep its pair
+      sampleIds.push(id);
+      made++;
+      done.add(index);
+      const elapsed = (performance.now() - started) / 1000;
+      const remaining = total - done.size;
+      options.onProgress?.(done.size, total, (elapsed / made) * remaining);
+    }
+  } finally {
+    await masks.release();
   }
   return { total, made, alreadyDone, sampleIds, seconds: (performance.now() - started) / 1000 };
+}
+
+/** The artifacts a pair was made with: the learned defect embedding, the learned masks' embedding. */
+export function pairArtifacts(recipe: PairRecipe): number[] {
+  const ids: number[] = [];
+  if (recipe.conditioning.kind === 'embedding') ids.push(recipe.conditioning.artifactId);
+  if (recipe.mask.kind === 'learned' && recipe.mask.artifactId !== undefined) ids.push(recipe.mask.artifactId);
+  return ids;
 }

@@ -6,7 +6,8 @@ import { encodePng } from '../imaging';
 import type { BuiltinModel } from '../models/builtin/load';
 import type { Size2 } from '../models/types';
 import { resolveConditioning, type EmbeddingCache } from './conditioning';
-import { maskAtSize, normalAtSize, type BlobReader } from './pair-inputs';
+import type { MaskOrigin, ProjectMasks } from './mask-source';
+import { normalAtSize, type BlobReader } from './pair-inputs';
 import type { PairRecipe } from './recipe';
 
 export const GENERATOR = 'anomaly-diffusion/blended';
@@ -16,13 +17,16 @@ export interface MadePair {
   maskPng: Uint8Array;
   result: BlendedResult;
   conditioning: LineageConditioning;
+  /** what made the mask (the mask source's origin record) */
+  maskOrigin: MaskOrigin;
   resizedFrom?: Size2;
 }
 
-export async function makePair(model: BuiltinModel, blobs: BlobReader, recipe: PairRecipe, embeddings: EmbeddingCache, signal?: AbortSignal): Promise<MadePair> {
+export async function makePair(model: BuiltinModel, blobs: BlobReader, recipe: PairRecipe, embeddings: EmbeddingCache, masks: ProjectMasks, signal?: AbortSignal): Promise<MadePair> {
   const size = model.facts.imageSize;
   const normal = await normalAtSize(blobs, recipe.normal.blob, size);
-  const mask = await maskAtSize(blobs, recipe.mask, size);
+  const sourced = await masks.mask(recipe.mask, normal.image, signal);
+  const mask = sourced.data;
   const { conditioning, summary } = await resolveConditioning(model, recipe.conditioning, mask, embeddings);
   const result = await generateBlended(
     model,
@@ -40,5 +44,5 @@ export async function makePair(model: BuiltinModel, blobs: BlobReader, recipe: P
   );
   const imagePng = await encodePng(result.image);
   const maskPng = await encodePng({ width: size.width, height: size.height, channels: 1, data: result.mask });
-  return { imagePng, maskPng, result, conditioning: summary, ...(normal.resizedFrom ? { resizedFrom: normal.resizedFrom } : {}) };
+  return { imagePng, maskPng, result, conditioning: summary, maskOrigin: sourced.origin, ...(normal.resizedFrom ? { resizedFrom: normal.resizedFrom } : {}) };
 }

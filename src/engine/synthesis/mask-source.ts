@@ -1,63 +1,115 @@
-// The mask source the synthesis job uses until learned masks land (src/engine/anomaly): the
-// defect type's real training masks, each drawn with a random horizontal and vertical flip, so
-// N pairs get up to 4x as many distinct defect shapes and places as there are real masks.
-// A choice is plain JSON (it goes into the lineage) and renders the same mask every time.
-import type { Rng } from '../../shared/random';
+// The masks of synthesis. A plan names each defect type's mask source (learned, real, perlin or
+// drawn: the type's setting) and whether masks must stay on the product's foreground; every pair's
+// recipe adds its own mask seed. The masks themselves come from the anomaly module's sources
+// (src/engine/anomaly/mask-sources.ts, one implementation for synthesis, `defectforge masks` and
+// eval), and the origin a source returns is what the sample's lineage records.
+// A learned source is pinned to one mask-embedding artifact in the plan, so a resumed run and
+// regenerate use the embedding the run started with even after the type's masks were learnt again.
+// The foreground ('otsu') is found on the pair's normal image at the model's size, so it is a
+// pure function of the recipe too.
+import { UserError } from '../../shared/errors';
+import type { Project } from '../../main/store/project';
+import { getArtifact } from '../../main/store/artifacts';
+import { decodeEmbedding } from '../anomaly/embedding-file';
+import { otsuForeground } from '../anomaly/foreground';
+import { DEFAULT_MASK_SAMPLING, type MaskSamplingSettings } from '../anomaly/mask-sampling';
+import { DEFAULT_FOREGROUND, learnedMaskSource, MASK_SOURCE_KINDS, withForeground, type MaskSource, type MaskSourceKind, type SourcedMask } from '../anomaly/mask-sources';
+import { openMaskSource, type OpenMaskSource } from '../anomaly/project-mask-source';
+import type { DefectTypeRef } from '../anomaly/training-set';
+import type { RgbImage } from '../diffusion/image-tensor';
+import type { BuiltinModel } from '../models/builtin/load';
 
-export interface RealMaskRef {
-  maskId: number;
-  /** the image the mask belongs to */
-  imageId: number;
-  blob: string;
+export type ForegroundMode = 'none' | 'otsu';
+export const FOREGROUND_MODES: readonly ForegroundMode[] = ['none', 'otsu'];
+
+/** A defect type's mask source in a synthesis plan. */
+export interface TypeMaskSource {
+  kind: MaskSourceKind;
+  foreground: ForegroundMode;
+  /** 'learned': the mask-embedding artifact to sample from */
+  artifactId?: number;
+  /** 'learned': the sampling settings */
+  sampling?: MaskSamplingSettings;
 }
 
-export interface MaskChoice extends RealMaskRef {
-  kind: 'real-flip';
-  flipX: boolean;
-  flipY: boolean;
+/** One pair's mask request (in its recipe). */
+export interface MaskSpec extends TypeMaskSource {
+  defectTypeId: number;
+  seed: number;
 }
 
-export function chooseRealMask(masks: readonly RealMaskRef[], rng: Rng): MaskChoice {
-  if (masks.length === 0) throw new RangeError('chooseRealMask: no masks to choose from');
-  const m = masks[rng.int(masks.length)]!;
-  const flipX = rng.uniform() < 0.5;
-  const flipY = rng.uniform() < 0.5;
-  return { kind: 'real-flip', maskId: m.maskId, imageId: m.imageId, blob: m.blob, flipX, flipY };
+export type MaskOrigin = SourcedMask['origin'];
+
+/** Checks a type's mask source as a plan carries it; problems name the type. */
+export function checkTypeMaskSource(label: string, m: TypeMaskSource | undefined): void {
+  if (!m || !MASK_SOURCE_KINDS.includes(m.kind)) throw new UserError('BAD_PARAMS', `${label}: the mask source must be one of ${MASK_SOURCE_KINDS.join(', ')} (got ${JSON.stringify(m?.kind)})`);
+  if (!FOREGROUND_MODES.includes(m.foreground)) throw new UserError('BAD_PARAMS', `${label}: the foreground must be one of ${FOREGROUND_MODES.join(', ')} (got ${JSON.stringify(m.foreground)})`);
+  if (m.kind === 'learned' && !(Number.isInteger(m.artifactId) && m.artifactId! > 0)) throw new UserError('BAD_PARAMS', `${label}: learned masks need the mask-embedding artifact they are sampled from`);
 }
 
-/** Mirrors a one-byte-per-pixel mask left-right and/or top-bottom (a new array). */
-export function flipMask(data: Uint8Array, width: number, height: number, flipX: boolean, flipY: boolean): Uint8Array {
-  if (data.length !== width * height) throw new RangeError(`flipMask: ${data.length} values for ${width}x${height}`);
-  const out = new Uint8Array(data.length);
-  for (let y = 0; y < height; y++) {
-    const sy = flipY ? height - 1 - y : y;
-    for (let x = 0; x < width; x++) out[y * width + x] = data[sy * width + (flipX ? width - 1 - x : x)]!;
+function typeRef(project: Project, id: number): DefectTypeRef {
+  const row = project.db.prepare('SELECT id, category, name FROM defect_types WHERE id = ?').get(id) as { id: number; category: string; name: string } | undefined;
+  if (!row) throw new UserError('DEFECT_TYPE_NOT_FOUND', `${project.dir}: there is no defect type with id ${id}`);
+  return { ...row, label: `${row.category}/${row.name}` };
+}
+
+/** The learned source of one mask-embedding artifact (not the type's newest: the one pinned). */
+function pinnedLearnedSource(project: Project, type: DefectTypeRef, spec: TypeMaskSource, model: BuiltinModel): OpenMaskSource {
+  const row = getArtifact(project, spec.artifactId!);
+  if (!row || row.kind !== 'mask-embedding' || row.defectTypeId !== type.id) {
+    throw new UserError('MASK_EMBEDDING_NOT_FOUND', `${type.label}: artifact ${spec.artifactId} is not a mask embedding of this defect type`);
   }
-  return out;
+  const embedding = decodeEmbedding(project.blobs.read(row.blobHash), `artifact ${row.id} (mask embedding)`);
+  if (embedding.modelHash !== model.facts.contentHash) {
+    throw new UserError(
+      'EMBEDDING_MODEL_MISMATCH',
+      `${type.label}: mask embedding artifact ${row.id} was trained against model ${embedding.modelHash.slice(0, 12)}, not '${model.facts.name}' (${model.facts.contentHash.slice(0, 12)})`,
+    );
+  }
+  const source: MaskSource = learnedMaskSource(model, embedding.anomaly.data, { id: row.id, version: row.version }, spec.sampling ?? DEFAULT_MASK_SAMPLING);
+  return { source: withForeground(source, DEFAULT_FOREGROUND), release: async () => {} };
 }
 
-/**
- * Resizes a binary mask so that no defect is lost: a target pixel is defect (255) when any source
- * pixel under its footprint is. Source columns [floor(x sw/tw), ceil((x+1) sw/tw)) map to target
- * column x (likewise rows), so downscaling takes the max over each box and upscaling is nearest.
- * A thin scratch stays at least one pixel wide at any scale.
- */
-export function resizeMaskAny(data: Uint8Array, sw: number, sh: number, tw: number, th: number): Uint8Array {
-  if (data.length !== sw * sh) throw new RangeError(`resizeMaskAny: ${data.length} values for ${sw}x${sh}`);
-  if (sw === tw && sh === th) return Uint8Array.from(data, (v) => (v > 0 ? 255 : 0));
-  const span = (i: number, s: number, t: number): [number, number] => {
-    const lo = Math.floor((i * s) / t);
-    return [lo, Math.max(lo + 1, Math.ceil(((i + 1) * s) / t))];
-  };
-  const out = new Uint8Array(tw * th);
-  for (let y = 0; y < th; y++) {
-    const [y0, y1] = span(y, sh, th);
-    for (let x = 0; x < tw; x++) {
-      const [x0, x1] = span(x, sw, tw);
-      let hit = false;
-      for (let sy = y0; sy < y1 && !hit; sy++) for (let sx = x0; sx < x1 && !hit; sx++) hit = data[sy * sw + sx]! > 0;
-      out[y * tw + x] = hit ? 255 : 0;
+/** The mask sources one job (or one regenerate) uses, opened once per type and source. */
+export class ProjectMasks {
+  private readonly opened = new Map<string, Promise<OpenMaskSource>>();
+
+  constructor(
+    private readonly project: Project,
+    private readonly model: BuiltinModel,
+  ) {}
+
+  private source(spec: MaskSpec): Promise<OpenMaskSource> {
+    const key = `${spec.defectTypeId}:${spec.kind}:${spec.artifactId ?? ''}:${JSON.stringify(spec.sampling ?? null)}`;
+    let open = this.opened.get(key);
+    if (!open) {
+      const type = typeRef(this.project, spec.defectTypeId);
+      open = spec.kind === 'learned' ? Promise.resolve().then(() => pinnedLearnedSource(this.project, type, spec, this.model)) : openMaskSource(this.project, type, spec.kind, { model: this.model });
+      // a failed open is not cached: the error is reported by this call and the next one alike
+      open.catch(() => this.opened.delete(key));
+      this.opened.set(key, open);
+    }
+    return open;
+  }
+
+  /** The pair's mask at the model's size (0 / 255) and its origin; `normal` is the pair's normal image at that size. */
+  async mask(spec: MaskSpec, normal: RgbImage, signal?: AbortSignal): Promise<SourcedMask> {
+    const { source } = await this.source(spec);
+    const { width, height } = this.model.facts.imageSize;
+    const foreground = spec.foreground === 'otsu' ? otsuForeground(normal) : undefined;
+    const made = await source.next({ width, height, seed: spec.seed, ...(foreground ? { foreground } : {}), ...(signal ? { signal } : {}) });
+    return { ...made, origin: { ...made.origin, foregroundMode: spec.foreground } };
+  }
+
+  async release(): Promise<void> {
+    const all = [...this.opened.values()];
+    this.opened.clear();
+    for (const open of all) {
+      try {
+        await (await open).release();
+      } catch {
+        // a source that failed to open holds nothing
+      }
     }
   }
-  return out;
 }

@@ -1,13 +1,10 @@
-// The pixels a pair is made from, at the model's image size: the normal image (decoded from its
-// blob, grey made RGB, resized with sharp's lanczos3 when its size differs from the model's) and
-// the mask (decoded, binarised, flipped as chosen, resized so that no defect pixel is lost).
-// Both are pure functions of the blob bytes and the recipe, so regenerate sees the same pixels.
+// The normal image a pair is painted into, at the model's image size: decoded from its blob,
+// grey made RGB, resized with sharp's lanczos3 when its size differs from the model's. A pure
+// function of the blob bytes, so regenerate sees the same pixels. (The mask: ./mask-source.ts.)
 import sharp from 'sharp';
-import { UserError } from '../../shared/errors';
 import type { RgbImage } from '../diffusion/image-tensor';
-import { binariseMask, decodeImage } from '../imaging';
+import { decodeImage } from '../imaging';
 import type { Size2 } from '../models/types';
-import { flipMask, resizeMaskAny, type MaskChoice } from './mask-source';
 
 export interface BlobReader {
   read(hash: string): Uint8Array;
@@ -39,13 +36,4 @@ export async function normalAtSize(blobs: BlobReader, hash: string, size: Size2)
     image: { width: size.width, height: size.height, channels: 3, data: new Uint8Array(resized.buffer, resized.byteOffset, resized.length) },
     resizedFrom: { width: decoded.width, height: decoded.height },
   };
-}
-
-export async function maskAtSize(blobs: BlobReader, choice: MaskChoice, size: Size2): Promise<Uint8Array> {
-  const where = blobs.path(choice.blob);
-  const decoded = await decodeImage(blobs.read(choice.blob), where);
-  const { mask, areaPx } = binariseMask(decoded);
-  if (areaPx === 0) throw new UserError('MASK_EMPTY', `${where}: mask ${choice.maskId} marks no defect pixel`);
-  const flipped = flipMask(mask.data, mask.width, mask.height, choice.flipX, choice.flipY);
-  return resizeMaskAny(flipped, mask.width, mask.height, size.width, size.height);
 }

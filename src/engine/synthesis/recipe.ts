@@ -8,9 +8,9 @@ import { Rng } from '../../shared/random';
 import { deriveSeed } from '../corpus/seed';
 import type { AarSettings } from '../diffusion/aar';
 import type { SamplerSettings } from '../diffusion/schedulers';
-import { chooseRealMask, type MaskChoice, type RealMaskRef } from './mask-source';
+import { checkTypeMaskSource, type MaskSpec, type TypeMaskSource } from './mask-source';
 
-export type { MaskChoice, RealMaskRef } from './mask-source';
+export type { MaskSpec, TypeMaskSource } from './mask-source';
 
 /** Which vectors condition the generation of a defect type. */
 export type ConditioningSpec =
@@ -27,7 +27,8 @@ export interface NormalRef {
 /** Everything needed to make one pair, stored in its lineage. */
 export interface PairRecipe {
   normal: NormalRef;
-  mask: MaskChoice;
+  /** the mask's source and seed (the mask is made from it; its origin goes to the lineage) */
+  mask: MaskSpec;
   conditioning: ConditioningSpec;
   /** the generation seed (noise) */
   seed: number;
@@ -46,8 +47,8 @@ export interface SynthesisTypePlan {
   aar: boolean;
   /** train/good images of the type's category */
   normals: NormalRef[];
-  /** the type's real training masks (the mask source until learned masks land) */
-  masks: RealMaskRef[];
+  /** where the type's masks come from (its setting; learned masks pinned to one artifact) */
+  maskSource: TypeMaskSource;
   conditioning: ConditioningSpec;
 }
 
@@ -85,21 +86,21 @@ export function checkPlan(plan: SynthesisPlan): void {
   for (const t of plan.types) {
     if (!Number.isInteger(t.count) || t.count < 1) throw new UserError('BAD_COUNT', `${t.label}: the number of pairs must be a whole number >= 1 (got ${t.count})`);
     if (t.normals.length === 0) throw new UserError('NO_NORMAL_IMAGES', `${t.label}: the category has no normal (good) training images to paint defects into`);
-    if (t.masks.length === 0) throw new UserError('NO_MASKS', `${t.label}: the defect type has no masks on its training images; import or draw some first`);
+    checkTypeMaskSource(t.label, t.maskSource);
   }
 }
 
-/** The recipe of pair `index`: normal image, mask and noise seed drawn from one per-pair Rng. */
+/** The recipe of pair `index`: normal image, mask seed and noise seed drawn from one per-pair Rng. */
 export function pairRecipe(plan: SynthesisPlan, index: number): PairRecipe {
   const type = typeAt(plan, index);
   const rng = new Rng(pairSeed(plan.seed, index));
-  // fixed draw order: normal, mask (with its flips), generation seed
+  // fixed draw order: normal, mask seed, generation seed
   const normal = type.normals[rng.int(type.normals.length)]!;
-  const mask = chooseRealMask(type.masks, rng);
+  const maskSeed = rng.nextU32();
   const seed = rng.nextU32();
   return {
     normal,
-    mask,
+    mask: { ...type.maskSource, defectTypeId: type.defectTypeId, seed: maskSeed },
     conditioning: type.conditioning,
     seed,
     sampler: plan.sampler,

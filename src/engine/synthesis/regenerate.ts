@@ -1,5 +1,5 @@
 // regenerate: makes a stored sample again from its lineage alone (the recipe: normal image blob,
-// mask choice, conditioning, seed, sampler settings) with the model of the recorded content hash,
+// mask source and seed, conditioning, seed, sampler settings) with the model of the recorded content hash,
 // and reports whether the new image and mask are bit-identical to the stored blobs. On the same
 // execution provider they must be (CPU: always); a difference means the model, the runtime or the
 // app changed, and the report says which recorded versions differ from the current ones.
@@ -13,6 +13,7 @@ import { loadBuiltinModel, type LoadBuiltinOptions } from '../models/builtin/loa
 import { onnxruntimeVersion } from '../runtime';
 import { EmbeddingCache } from './conditioning';
 import { makePair } from './make-pair';
+import { ProjectMasks } from './mask-source';
 import type { PairRecipe } from './recipe';
 
 export interface RegenerateReport {
@@ -24,7 +25,19 @@ export interface RegenerateReport {
   /** recorded vs current, for the facts that can explain a difference */
   recorded: { executionProvider: string; onnxruntime: string; app: string };
   current: { executionProvider: string; onnxruntime: string; app: string };
+  /** whether the mask source gave the recorded origin again (else its inputs changed: new training masks...) */
+  maskOrigin: { identical: boolean; recorded: Record<string, unknown>; regenerated: Record<string, unknown> };
   seconds: number;
+}
+
+/** JSON with sorted keys: origins compare by content, not by key order. */
+function canonical(value: unknown): string {
+  const sort = (v: unknown): unknown => {
+    if (Array.isArray(v)) return v.map(sort);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.keys(v).sort().map((k) => [k, sort((v as Record<string, unknown>)[k])]));
+    return v;
+  };
+  return JSON.stringify(sort(value));
 }
 
 const sha = (b: Uint8Array): string => createHash('sha256').update(b).digest('hex');
@@ -59,7 +72,13 @@ export async function regenerateSample(
       throw new UserError('MODEL_MISMATCH', `${modelDir}: this model's content hash is ${model.facts.contentHash.slice(0, 12)}; sample ${sampleId} was made with ${lineage.modelHash.slice(0, 12)}`);
     }
     const blobs = { read: (h: string) => project.blobs.read(h), path: (h: string) => project.blobs.path(h) };
-    const pair = await makePair(model, blobs, recipe, new EmbeddingCache(blobs), options.signal);
+    const masks = new ProjectMasks(project, model);
+    let pair;
+    try {
+      pair = await makePair(model, blobs, recipe, new EmbeddingCache(blobs), masks, options.signal);
+    } finally {
+      await masks.release();
+    }
     const image = { stored: sample.imageBlob, regenerated: sha(pair.imagePng) };
     const mask = { stored: sample.maskBlob, regenerated: sha(pair.maskPng) };
     const imageSame = image.stored === image.regenerated;
@@ -72,6 +91,7 @@ export async function regenerateSample(
       model: { path: modelDir, contentHash: model.facts.contentHash },
       recorded: { executionProvider: lineage.executionProvider, onnxruntime: lineage.onnxruntimeVersion, app: lineage.appVersion },
       current: { executionProvider: model.provider, onnxruntime: onnxruntimeVersion(), app: options.appVersion },
+      maskOrigin: { identical: canonical(pair.maskOrigin) === canonical(lineage.maskSource), recorded: lineage.maskSource, regenerated: pair.maskOrigin },
       seconds: (performance.now() - started) / 1000,
     };
   } finally {

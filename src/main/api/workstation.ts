@@ -115,9 +115,14 @@ export function workstationHandlers(session: ProjectSession, jobs: () => JobMana
       setTrainCount(project, id, trainCount);
       return typeDetail(project, id);
     },
-    'types:setSettings': ({ id, aar, color }) => {
+    'types:setSettings': ({ id, aar, color, maskSource, foreground }) => {
       const project = session.current();
-      updateSettings(project, id, { ...(aar !== undefined ? { aar } : {}), ...(color !== undefined ? { color } : {}) });
+      updateSettings(project, id, {
+        ...(aar !== undefined ? { aar } : {}),
+        ...(color !== undefined ? { color } : {}),
+        ...(maskSource !== undefined ? { maskSource } : {}),
+        ...(foreground !== undefined ? { foreground } : {}),
+      });
       return typeDetail(project, id);
     },
     'jobs:list': () => {

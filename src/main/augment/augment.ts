@@ -1,10 +1,11 @@
 // One-click augmentation: from a project with a few real defects per type, N synthetic pairs per
-// type, exported. It runs only what is missing, as jobs on the job manager:
-//   1. defect learning: a type without a learned embedding for the model (and whose name the
-//      model's token table does not know) is refused with the command that learns it, until the
-//      learning job kind lands (src/engine/anomaly);
-//   2. synthesis: types with fewer than N pairs from this model get them: a stopped run of the
-//      type is resumed first (its committed pairs are kept), then a new run makes the rest;
+// type, exported. It runs only what is missing, as jobs on the job manager, per type:
+//   1. learning (./learning.ts): the type's mask embedding when its mask source is 'learned' and
+//      none exists for the model, then its anomaly embedding + spatial encoder when none exists
+//      for the model; a stopped learning job is continued from its checkpoint;
+//   2. synthesis with the learned embedding and the type's mask source: types with fewer than N
+//      pairs from this model get them: a stopped run of the type is resumed first (its committed
+//      pairs are kept), then a new run makes the rest;
 //   3. export of the first N pairs per type (by id) in the chosen formats, all or nothing.
 // Running the same command again after a stop continues where it stopped; after a success it only
 // exports.
@@ -12,18 +13,21 @@ import { randomInt } from 'node:crypto';
 import path from 'node:path';
 import { deriveSeed } from '../../engine/corpus/seed';
 import { exportDataset, type ExportFormat, type ExportSummary, type ExportWriter } from '../../engine/export';
-import type { SynthesisPlan, SynthesisTypePlan } from '../../engine/synthesis/recipe';
+import type { ConditioningSpec, SynthesisPlan } from '../../engine/synthesis/recipe';
 import type { SynthesizeJobParams } from '../../engine/host/methods/synthesize-job';
 import type { SamplerName } from '../../engine/diffusion/schedulers';
-import type { ProgressEvent } from '../../shared/engine-protocol';
+import type { MaskSourceKind } from '../../engine/anomaly/mask-sources';
 import { UserError } from '../../shared/errors';
 import type { JobRecord } from '../jobs/job-store';
-import type { JobUpdate } from '../jobs/job-manager';
 import type { Project } from '../store/project';
 import { committedIndices, countTypeSamples, typeSamples } from '../store/samples';
 import { collectExportSet } from './collect';
-import { conditioningFor, readModelInfo, type ModelInfo } from './conditioning';
+import { conditioningFor, readModelInfo } from './conditioning';
+import { runStage, type AugmentJobs, type StageHooks } from './jobs';
+import { learnMissing, learnSettings, type DefectLearnSettings, type LearnedStage, type LearnSettings, type MaskLearnSettings } from './learning';
 import { checkMaterial, resolveTypes, typeMaterial, type AugmentType } from './types';
+
+export type { AugmentJobs } from './jobs';
 
 export interface AugmentRequest {
   /** pairs per defect type */
@@ -42,31 +46,27 @@ export interface AugmentRequest {
   guidance?: number;
   /** ORT threads of the engine */
   threads?: number;
+  /** learning: what to learn ('missing', default) and settings over the project's */
+  learning?: Partial<{ mode: LearnSettings['mode']; defect: DefectLearnSettings; mask: MaskLearnSettings }>;
 }
 
-/** The part of the JobManager augmentation uses (so tests and the app can hand in theirs). */
-export interface AugmentJobs {
-  submit(kind: string, params: unknown): number;
-  waitFor(id: number): Promise<JobRecord>;
-  cancel(id: number, reason?: string): boolean;
-  subscribe(listener: (update: JobUpdate) => void): () => void;
-}
-
-export interface AugmentHooks {
-  signal?: AbortSignal;
+export interface AugmentHooks extends StageHooks {
   onStage?: (message: string) => void;
-  onProgress?: (type: string, progress: ProgressEvent) => void;
   writer?: ExportWriter;
 }
 
 export interface TypeOutcome {
   type: string;
-  conditioning: 'learned-embedding' | 'model-defect';
+  /** how the type's pairs are conditioned now ('none': nothing learnt and the model does not know it) */
+  conditioning: 'learned-embedding' | 'model-defect' | 'none';
+  maskSource: MaskSourceKind;
+  /** what this run learnt for the type */
+  learned: { mask?: LearnedStage; defect?: LearnedStage };
   /** pairs from this model before this run */
   existing: number;
   /** pairs this run made */
   made: number;
-  /** synthesis jobs this run ran (resumed runs included) */
+  /** jobs this run ran for the type: learning, then synthesis (resumed runs included) */
   jobs: number[];
   exported: number;
 }
@@ -78,36 +78,20 @@ export interface AugmentReport {
 }
 
 export const SYNTHESIZE_KIND = 'synthesize';
-const DEFAULTS = { sampler: 'ddim' as SamplerName, steps: 25, guidance: 3 };
+/** Generation settings when the request names none (also eval's diffusion generator's). */
+export const SYNTHESIS_DEFAULTS = { sampler: 'ddim' as SamplerName, steps: 25, guidance: 3, aar: { clamp: [1, 1.5] as [number, number], dilationRadius: 0 } };
+const DEFAULTS = SYNTHESIS_DEFAULTS;
 
 export function checkPerType(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new UserError('BAD_COUNT', `the number of pairs per type must be a whole number >= 1 (got ${n})`);
 }
 
-interface Prepared {
-  type: AugmentType;
-  typePlan: Omit<SynthesisTypePlan, 'count'>;
-  conditioningKind: TypeOutcome['conditioning'];
-}
-
 /** Everything is checked before the first job starts: a bad type fails the whole request at once. */
-function prepare(project: Project, req: AugmentRequest, model: ModelInfo): Prepared[] {
-  const types = resolveTypes(project, req.types);
-  return types.map((type) => {
+function prepare(project: Project, req: AugmentRequest): { type: AugmentType; normals: { imageId: number; blob: string }[] }[] {
+  return resolveTypes(project, req.types).map((type) => {
     const material = typeMaterial(project, type);
     checkMaterial(type, material);
-    const conditioning = conditioningFor(project, type, model);
-    if (!conditioning) {
-      throw new UserError(
-        'DEFECT_NOT_LEARNED',
-        `${type.label}: no learned defect for model '${model.name}', and the model knows no defect family '${type.name}'; learn it first (defectforge train <project> --type ${type.label})`,
-      );
-    }
-    return {
-      type,
-      typePlan: { defectTypeId: type.id, label: type.label, aar: type.aar, normals: material.normals, masks: material.masks, conditioning },
-      conditioningKind: conditioning.kind === 'embedding' ? 'learned-embedding' : 'model-defect',
-    };
+    return { type, normals: material.normals };
   });
 }
 
@@ -130,36 +114,41 @@ export async function runAugment(project: Project, req: AugmentRequest, jobs: Au
   checkPerType(req.perType);
   const modelDir = path.resolve(req.model);
   const model = await readModelInfo(modelDir);
-  const prepared = prepare(project, req, model);
+  const prepared = prepare(project, req);
+  const settings = learnSettings(project, req.learning);
   const baseSeed = req.seed ?? randomInt(0, 2 ** 31);
   const sampler = { sampler: req.sampler ?? DEFAULTS.sampler, steps: req.steps ?? DEFAULTS.steps, eta: 1 };
   const outcomes: TypeOutcome[] = [];
 
-  for (const p of prepared) {
+  for (const { type, normals } of prepared) {
     hooks.signal?.throwIfAborted();
-    const existing = countTypeSamples(project, p.type.id, model.contentHash);
-    const outcome: TypeOutcome = { type: p.type.label, conditioning: p.conditioningKind, existing, made: 0, jobs: [], exported: 0 };
+    const existing = countTypeSamples(project, type.id, model.contentHash);
+    const outcome: TypeOutcome = { type: type.label, conditioning: conditioningKind(conditioningFor(project, type, model)), maskSource: type.maskSource, learned: {}, existing, made: 0, jobs: [], exported: 0 };
     outcomes.push(outcome);
     let have = existing;
     if (have < req.perType) {
-      const stopped = unfinishedRun(project, synthesisJobs(project), p.type.id, modelDir);
+      const stopped = unfinishedRun(project, synthesisJobs(project), type.id, modelDir);
       if (stopped) {
-        hooks.onStage?.(`${p.type.label}: resuming stopped run ${stopped.runJobId}`);
-        await runJob(jobs, { ...stopped.params, runJobId: stopped.runJobId }, p.type.label, outcome, hooks);
-        have = countTypeSamples(project, p.type.id, model.contentHash);
+        hooks.onStage?.(`${type.label}: resuming stopped run ${stopped.runJobId}`);
+        await synthesize(jobs, { ...stopped.params, runJobId: stopped.runJobId }, type.label, outcome, hooks);
+        have = countTypeSamples(project, type.id, model.contentHash);
       }
     }
     if (have < req.perType) {
+      const learning = await learnMissing(project, type, model, jobs, { settings, hooks });
+      outcome.learned = learning.learned;
+      outcome.jobs.push(...learning.jobs);
+      outcome.conditioning = conditioningKind(learning.conditioning);
       const plan: SynthesisPlan = {
-        seed: deriveSeed(baseSeed, 'augment', p.type.id, have),
+        seed: deriveSeed(baseSeed, 'augment', type.id, have),
         sampler,
         guidance: req.guidance ?? DEFAULTS.guidance,
-        aar: { clamp: [1, 1.5], dilationRadius: 0 },
-        types: [{ ...p.typePlan, count: req.perType - have }],
+        aar: DEFAULTS.aar,
+        types: [{ defectTypeId: type.id, label: type.label, aar: type.aar, normals, maskSource: learning.maskSource, conditioning: learning.conditioning, count: req.perType - have }],
       };
-      hooks.onStage?.(`${p.type.label}: synthesizing ${req.perType - have} pairs`);
-      await runJob(jobs, { project: project.dir, model: modelDir, plan, ...(req.threads ? { threads: req.threads } : {}) }, p.type.label, outcome, hooks);
-      have = countTypeSamples(project, p.type.id, model.contentHash);
+      hooks.onStage?.(`${type.label}: synthesizing ${req.perType - have} pairs`);
+      await synthesize(jobs, { project: project.dir, model: modelDir, plan, ...(req.threads ? { threads: req.threads } : {}) }, type.label, outcome, hooks);
+      have = countTypeSamples(project, type.id, model.contentHash);
     }
     outcome.made = have - existing;
   }
@@ -176,6 +165,10 @@ export async function runAugment(project: Project, req: AugmentRequest, jobs: Au
   return { model: { dir: modelDir, name: model.name, contentHash: model.contentHash }, types: outcomes, export: summary };
 }
 
+function conditioningKind(spec: ConditioningSpec | null): TypeOutcome['conditioning'] {
+  return spec === null ? 'none' : spec.kind === 'embedding' ? 'learned-embedding' : 'model-defect';
+}
+
 type JobSummary = Pick<JobRecord, 'id' | 'kind' | 'state' | 'params'>;
 
 /** The synthesis jobs of the project, newest first. */
@@ -189,20 +182,7 @@ function synthesisJobs(project: Project): JobSummary[] {
   return rows.map((r) => ({ id: r.id, kind: r.kind, state: r.state, params: JSON.parse(r.params_json) as unknown }));
 }
 
-async function runJob(jobs: AugmentJobs, params: SynthesizeJobParams, label: string, outcome: TypeOutcome, hooks: AugmentHooks): Promise<void> {
-  const id = jobs.submit(SYNTHESIZE_KIND, params);
-  outcome.jobs.push(id);
-  const unsubscribe = jobs.subscribe((u) => {
-    if (u.jobId === id && u.progress) hooks.onProgress?.(label, u.progress);
-  });
-  const onAbort = (): void => void jobs.cancel(id, 'cancelled by the user');
-  hooks.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const done = await jobs.waitFor(id);
-    if (done.state === 'cancelled') throw new UserError('CANCELLED', `${label}: synthesis cancelled (job ${id}); run the same command again to continue where it stopped`);
-    if (done.state === 'failed') throw new UserError('SYNTHESIS_FAILED', `${label}: synthesis job ${id} failed: ${done.error ?? 'no reason given'}`);
-  } finally {
-    hooks.signal?.removeEventListener('abort', onAbort);
-    unsubscribe();
-  }
+async function synthesize(jobs: AugmentJobs, params: SynthesizeJobParams, label: string, outcome: TypeOutcome, hooks: AugmentHooks): Promise<void> {
+  const { job } = await runStage(jobs, SYNTHESIZE_KIND, params, label, hooks);
+  outcome.jobs.push(job.id);
 }

@@ -2,11 +2,13 @@
 // Typed against the IPC contract: a schema that admits a different shape fails to compile.
 import {
   FOLDER_PURPOSES,
+  FOREGROUNDS,
   IMAGE_LABELS,
   IMAGE_ORIGINS,
   IMAGE_SORTS,
   IMAGE_SPLITS,
   IMPORT_LAYOUTS,
+  MASK_SOURCES,
   SUBMITTABLE_JOB_KINDS,
   type InvokeChannel,
   type IpcRequest,
@@ -57,7 +59,13 @@ export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
   'types:rename': obj({ id: rowId(), name: label() }),
   'types:merge': obj({ sourceId: rowId(), targetId: rowId() }),
   'types:setTrainCount': obj({ id: rowId(), trainCount: nullable(num({ integer: true, min: 0, max: 1_000_000 })) }),
-  'types:setSettings': obj({ id: rowId(), aar: optional(bool()), color: optional(matching(/^#[0-9a-f]{6}$/, 'a colour as #rrggbb (lowercase hex)')) }),
+  'types:setSettings': obj({
+    id: rowId(),
+    aar: optional(bool()),
+    color: optional(matching(/^#[0-9a-f]{6}$/, 'a colour as #rrggbb (lowercase hex)')),
+    maskSource: optional(oneOf(MASK_SOURCES)),
+    foreground: optional(oneOf(FOREGROUNDS)),
+  }),
   'jobs:list': obj({}),
   'jobs:submit': obj({
     kind: oneOf(SUBMITTABLE_JOB_KINDS),

@@ -1,11 +1,14 @@
-// Generated pairs (samples) and their lineage (migration 0001). A pair is committed as one unit:
-// the blob rows of its image and mask, the samples row and the lineage row are written in ONE
-// transaction, so a crash or a cancel leaves either the whole pair or nothing. The blob files are
-// written before (content-addressed and atomic, a file without a row is harmless).
+// Generated pairs (samples) and their lineage (migration 0001): THE writer and reader of the
+// samples and lineage tables, for every generator (the synthesis job, eval's baselines and its
+// diffusion generator). Pairs are committed as units: the blob rows of their images and masks,
+// the samples rows and the lineage rows are written in ONE transaction, so a crash or a cancel
+// leaves either the whole pair (or batch) or nothing. The blob files are written before
+// (content-addressed and atomic, a file without a row is harmless).
 // samples.index_in_job is unique per job (UNIQUE(job_id, index_in_job)): a resumed synthesis run
 // can never store the same pair twice.
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../../shared/errors';
+import { ensureModelRow, type ModelIdentity } from './artifacts';
 import { nowIso } from './time';
 
 interface HasDb {
@@ -14,7 +17,7 @@ interface HasDb {
 
 export interface SampleLineage {
   normalImageId: number | null;
-  /** where the mask came from: 'real-flip', 'learned', 'perlin', 'drawn', ... */
+  /** where the mask came from: 'real', 'learned', 'perlin', 'drawn', 'cutpaste:...' */
   maskOrigin: string;
   /** enough to make the same mask again (JSON) */
   maskSource: Record<string, unknown>;
@@ -58,30 +61,27 @@ export interface SampleWithLineage extends SampleRecord {
 const PNG = 'image/png';
 
 /**
- * Inserts the pair and its lineage in one transaction. Returns the new sample id, or null when
- * the job already holds a sample at that index (a pair finished by an earlier attempt).
+ * Inserts the pairs and their lineage in one transaction. Returns each new sample id, or null
+ * where the job already holds a sample at that index (a pair finished by an earlier attempt).
  */
-export function insertSample(p: HasDb, s: NewSample): number | null {
+export function insertSamples(p: HasDb, samples: readonly NewSample[]): (number | null)[] {
   const at = nowIso();
-  return p.db.transaction((): number | null => {
-    const taken = p.db.prepare('SELECT id FROM samples WHERE job_id = ? AND index_in_job = ?').get(s.jobId, s.indexInJob);
-    if (taken) return null;
-    const blob = p.db.prepare('INSERT OR IGNORE INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?)');
-    blob.run(s.image.hash, s.image.size, PNG, at);
-    blob.run(s.mask.hash, s.mask.size, PNG, at);
-    const id = Number(
-      p.db
-        .prepare('INSERT INTO samples (job_id, defect_type_id, image_blob, mask_blob, generator, index_in_job, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
-        .run(s.jobId, s.defectTypeId, s.image.hash, s.mask.hash, s.generator, s.indexInJob, at).lastInsertRowid,
-    );
-    const l = s.lineage;
-    p.db
-      .prepare(
-        `INSERT INTO lineage (sample_id, normal_image_id, mask_origin, mask_source_json, artifact_ids_json, model_hash, seed,
-                              sampler_json, execution_provider, onnxruntime_version, app_version)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      )
-      .run(
+  const taken = p.db.prepare('SELECT id FROM samples WHERE job_id = ? AND index_in_job = ?');
+  const blob = p.db.prepare('INSERT OR IGNORE INTO blobs (hash, size, media_type, created_at) VALUES (?, ?, ?, ?)');
+  const sample = p.db.prepare('INSERT INTO samples (job_id, defect_type_id, image_blob, mask_blob, generator, index_in_job, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)');
+  const lineage = p.db.prepare(
+    `INSERT INTO lineage (sample_id, normal_image_id, mask_origin, mask_source_json, artifact_ids_json, model_hash, seed,
+                          sampler_json, execution_provider, onnxruntime_version, app_version)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+  );
+  return p.db.transaction((): (number | null)[] =>
+    samples.map((s) => {
+      if (taken.get(s.jobId, s.indexInJob)) return null;
+      blob.run(s.image.hash, s.image.size, PNG, at);
+      blob.run(s.mask.hash, s.mask.size, PNG, at);
+      const id = Number(sample.run(s.jobId, s.defectTypeId, s.image.hash, s.mask.hash, s.generator, s.indexInJob, at).lastInsertRowid);
+      const l = s.lineage;
+      lineage.run(
         id,
         l.normalImageId,
         l.maskOrigin,
@@ -94,8 +94,14 @@ export function insertSample(p: HasDb, s: NewSample): number | null {
         l.onnxruntimeVersion,
         l.appVersion,
       );
-    return id;
-  })();
+      return id;
+    }),
+  )();
+}
+
+/** One pair: see insertSamples. */
+export function insertSample(p: HasDb, s: NewSample): number | null {
+  return insertSamples(p, [s])[0]!;
 }
 
 /** The indices a job (a synthesis run) has already committed, ascending. */
@@ -200,11 +206,8 @@ export function countTypeSamples(p: HasDb, defectTypeId: number, modelHash: stri
 }
 
 /** Records the model a sample was made with (models table), once per content hash; returns its id. */
-export function recordModel(p: HasDb, m: { name: string; kind: string; path: string; contentHash: string; manifest: unknown }): number {
-  p.db
-    .prepare('INSERT OR IGNORE INTO models (name, kind, path, content_hash, manifest_json, created_at) VALUES (?, ?, ?, ?, ?, ?)')
-    .run(m.name, m.kind, m.path, m.contentHash, JSON.stringify(m.manifest ?? {}), nowIso());
-  return (p.db.prepare('SELECT id FROM models WHERE content_hash = ?').get(m.contentHash) as { id: number }).id;
+export function recordModel(p: HasDb, m: ModelIdentity): number {
+  return ensureModelRow(p, m);
 }
 
 /** Where the model with this content hash was last seen (models.path), if it was ever recorded. */

@@ -1,7 +1,7 @@
 // Defect types with their settings, and the edits on them. Each failed edit keeps its message
 // under the type (or the create form) where the user acted.
 import { SvelteMap } from 'svelte/reactivity';
-import type { DefectTypeDetail } from '../../shared/ipc';
+import type { DefectTypeDetail, ForegroundKind, MaskSourceKind } from '../../shared/ipc';
 import { call } from '../lib/api';
 import { refreshInfo } from './project.svelte';
 
@@ -39,3 +39,5 @@ export const mergeType = (sourceId: number, targetId: number) => edit(sourceId, 
 export const setTrainCount = (id: number, trainCount: number | null) => edit(id, () => call('types:setTrainCount', { id, trainCount }));
 export const setAar = (id: number, aar: boolean) => edit(id, () => call('types:setSettings', { id, aar }));
 export const setColor = (id: number, color: string) => edit(id, () => call('types:setSettings', { id, color }));
+export const setMaskSource = (id: number, maskSource: MaskSourceKind) => edit(id, () => call('types:setSettings', { id, maskSource }));
+export const setForeground = (id: number, foreground: ForegroundKind) => edit(id, () => call('types:setSettings', { id, foreground }));

@@ -12,7 +12,7 @@ import { JobStore } from '../../../src/main/jobs/job-store';
 import { loadBuiltinModel, type BuiltinModel } from '../../../src/engine/models/builtin/load';
 import { resolveTypes, typeMaterial } from '../../../src/main/augment/types';
 import { conditioningFor, readModelInfo } from '../../../src/main/augment/conditioning';
-import type { SynthesisPlan } from '../../../src/engine/synthesis/recipe';
+import type { SynthesisPlan, TypeMaskSource } from '../../../src/engine/synthesis/recipe';
 
 export interface SynthesisFixture {
   modelDir: string;
@@ -36,8 +36,11 @@ export async function makeSynthesisFixture(root: string, opts: { width?: number;
   return { modelDir, datasetDir, projectDir };
 }
 
-/** A plan of `count` pairs per named type ('wood/scratch'...) conditioned on the model's own defect rows. */
-export async function planFor(project: Project, model: BuiltinModel, types: string[], count: number, seed = 11): Promise<SynthesisPlan> {
+/**
+ * A plan of `count` pairs per named type ('wood/scratch'...) conditioned on the model's own defect
+ * rows (or a learned embedding where the project has one), masks from `maskSource` (default real).
+ */
+export async function planFor(project: Project, model: BuiltinModel, types: string[], count: number, seed = 11, maskSource: TypeMaskSource = { kind: 'real', foreground: 'none' }): Promise<SynthesisPlan> {
   const info = await readModelInfo(model.dir);
   return {
     seed,
@@ -48,7 +51,7 @@ export async function planFor(project: Project, model: BuiltinModel, types: stri
       const m = typeMaterial(project, t);
       const conditioning = conditioningFor(project, t, info);
       if (!conditioning) throw new Error(`no conditioning for ${t.label}`);
-      return { defectTypeId: t.id, label: t.label, count, aar: t.aar, normals: m.normals, masks: m.masks, conditioning };
+      return { defectTypeId: t.id, label: t.label, count, aar: t.aar, normals: m.normals, maskSource, conditioning };
     }),
   };
 }

@@ -89,7 +89,13 @@ test('a stored pair: model-size image, binary mask, background equal to the (res
   }
   assert.ok(far > 1000);
   assert.equal(l.modelHash, model.facts.contentHash);
-  assert.equal(l.maskOrigin, 'real-flip');
+  assert.equal(l.maskOrigin, 'real');
+  // the mask source's origin: the request seed, the real mask it moved, how
+  const origin = l.maskSource as { kind: string; seed: number; maskId: number; scale: number; foregroundMode: string };
+  assert.equal(origin.kind, 'real');
+  assert.equal(origin.foregroundMode, 'none');
+  assert.ok(origin.scale >= 0.75 && origin.scale <= 1.25, `scale ${origin.scale}`);
+  assert.equal((l.sampler as { recipe: { mask: { seed: number } } }).recipe.mask.seed, origin.seed);
   assert.equal(l.executionProvider, 'cpu');
   assert.equal(l.appVersion, APP);
   const sampler = l.sampler as { recipe: { seed: number; normal: { imageId: number } }; resizedFrom: { width: number }; generation: { aar: { enabled: boolean } }; conditioning: unknown };
@@ -126,6 +132,13 @@ test('bad plans are refused before anything is generated, naming the type', asyn
   const plan = await planFor(project, model, ['wood/scratch'], 1);
   const job = newJob(project);
   await assert.rejects(runSynthesis(project, model, { ...plan, types: [{ ...plan.types[0]!, count: 0 }] }, { runJobId: job, appVersion: APP }), /wood\/scratch: the number of pairs must be a whole number >= 1 \(got 0\)/);
-  await assert.rejects(runSynthesis(project, model, { ...plan, types: [{ ...plan.types[0]!, masks: [] }] }, { runJobId: job, appVersion: APP }), /wood\/scratch: the defect type has no masks/);
+  await assert.rejects(
+    runSynthesis(project, model, { ...plan, types: [{ ...plan.types[0]!, maskSource: { kind: 'painted' as 'real', foreground: 'none' } }] }, { runJobId: job, appVersion: APP }),
+    /wood\/scratch: the mask source must be one of learned, real, perlin, drawn \(got "painted"\)/,
+  );
+  await assert.rejects(
+    runSynthesis(project, model, { ...plan, types: [{ ...plan.types[0]!, maskSource: { kind: 'learned', foreground: 'none' } }] }, { runJobId: job, appVersion: APP }),
+    /wood\/scratch: learned masks need the mask-embedding artifact/,
+  );
   assert.deepEqual(committedIndices(project, job), []);
 });

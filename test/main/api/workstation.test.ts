@@ -198,10 +198,13 @@ describe('defect types', () => {
     assert.deepEqual([reset.trainCount, reset.train, reset.holdout], [null, 1, 2]);
 
     const set = await call('types:setSettings', { id: scratch!.id, aar: false, color: '#00ff00' });
-    assert.deepEqual(set.settings, { aar: false, color: '#00ff00' });
+    assert.deepEqual(set.settings, { aar: false, color: '#00ff00', maskSource: 'real', foreground: 'none' });
     const kept = await call('types:setSettings', { id: scratch!.id, aar: true });
-    assert.deepEqual(kept.settings, { aar: true, color: '#00ff00' }, 'a partial change keeps the other field');
+    assert.deepEqual(kept.settings, { aar: true, color: '#00ff00', maskSource: 'real', foreground: 'none' }, 'a partial change keeps the other field');
+    const sourced = await call('types:setSettings', { id: scratch!.id, maskSource: 'perlin', foreground: 'otsu' });
+    assert.deepEqual(sourced.settings, { aar: true, color: '#00ff00', maskSource: 'perlin', foreground: 'otsu' });
     assert.equal((await callError('types:setSettings', { id: scratch!.id, color: 'red' })).code, 'INVALID_REQUEST');
+    assert.equal((await callError('types:setSettings', { id: scratch!.id, maskSource: 'gan' })).code, 'INVALID_REQUEST');
 
     // merging scratch into dent moves its 3 images (and their masks) and deletes scratch
     const merged = await call('types:merge', { sourceId: scratch!.id, targetId: renamed.id });

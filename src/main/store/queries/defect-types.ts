@@ -3,7 +3,7 @@
 // overlay colour). Renaming and the train count live in ../defect-types.ts and are reused.
 import type { Database } from 'better-sqlite3';
 import { UserError } from '../../../shared/errors';
-import type { DefectTypeDetail, DefectTypeSettings } from '../../../shared/ipc';
+import { FOREGROUNDS, MASK_SOURCES, type DefectTypeDetail, type DefectTypeSettings, type ForegroundKind, type MaskSourceKind } from '../../../shared/ipc';
 import { listDefectTypes, rederiveDefectSplit } from '../defect-types';
 import { nowIso } from '../time';
 
@@ -19,7 +19,7 @@ export const GOOD_COLOR = '#40a9ff';
 const COLOR_PATTERN = /^#[0-9a-f]{6}$/;
 
 export function defaultSettings(typeId: number): DefectTypeSettings {
-  return { aar: true, color: TYPE_PALETTE[(typeId - 1) % TYPE_PALETTE.length]! };
+  return { aar: true, color: TYPE_PALETTE[(typeId - 1) % TYPE_PALETTE.length]!, maskSource: 'real', foreground: 'none' };
 }
 
 /** The stored settings over the defaults; unknown or malformed fields fall back to the default. */
@@ -32,9 +32,11 @@ export function parseSettings(typeId: number, json: string): DefectTypeSettings 
     return settings;
   }
   if (stored === null || typeof stored !== 'object') return settings;
-  const { aar, color } = stored as Record<string, unknown>;
+  const { aar, color, maskSource, foreground } = stored as Record<string, unknown>;
   if (typeof aar === 'boolean') settings.aar = aar;
   if (typeof color === 'string' && COLOR_PATTERN.test(color)) settings.color = color;
+  if ((MASK_SOURCES as readonly unknown[]).includes(maskSource)) settings.maskSource = maskSource as MaskSourceKind;
+  if ((FOREGROUNDS as readonly unknown[]).includes(foreground)) settings.foreground = foreground as ForegroundKind;
   return settings;
 }
 
