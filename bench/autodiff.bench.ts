@@ -10,11 +10,13 @@
 // Then where the time goes: ORT's profile of the all-weights graph and of the forward, kernel
 // time per op type (after ORT's fusions: FusedConv, FusedMatMul...), per run; and the
 // all-weights graph's kernel time by origin: the forward nodes, and the backward nodes grouped
-// by the gradient rule (forward op type) that emitted them.
+// by the gradient rule (forward op type) or the multi-node pattern (rules/patterns.ts) that
+// emitted them.
 
 import { readFileSync, rmSync } from 'node:fs';
 import { buildGradientGraph } from '../src/engine/autodiff/gradient';
 import { composeTraining } from '../src/engine/autodiff/composer';
+import { gradientPatterns, type PatternEntry } from '../src/engine/autodiff/rules/patterns';
 import { gradientTable } from '../src/engine/autodiff/table';
 import type { RuleEntry } from '../src/engine/autodiff/types';
 import { Adam } from '../src/engine/autodiff/optim';
@@ -31,7 +33,8 @@ const CONFIG: TinyUNetConfig = {
   contextTokens: 8, contextDim: 64, heads: 4, groups: 8, seed: 1,
 };
 const WARMUP = 2;
-const RUNS = 9;
+/** rounds after warm-up: enough for a stable minimum on a shared, noisy machine */
+const RUNS = 21;
 /** profiled runs per graph (the first run's one-off costs are averaged in) */
 const PROFILED_RUNS = 5;
 /** op types listed by name; the rest are summed into 'other' */
@@ -109,6 +112,19 @@ function recordingRules(origin: Map<string, string>): RuleEntry[] {
   });
 }
 
+/** The multi-node patterns, each wrapped like recordingRules (origin key: '<name> pattern'). */
+function recordingPatterns(origin: Map<string, string>): PatternEntry[] {
+  return gradientPatterns.map((entry) => ({
+    ...entry,
+    rule: (ctx, match) => {
+      const before = ctx.b.graph.nodes.length;
+      const grads = entry.rule(ctx, match);
+      for (const node of ctx.b.graph.nodes.slice(before)) origin.set(node.name, `${entry.name} pattern`);
+      return grads;
+    },
+  }));
+}
+
 /**
  * Kernel time per run by origin. ORT renames the nodes it rewrites: fusions append
  * '/<Fusion>/...', the NCHWc transform names a conv after its output plus '_nchwc', and inserts
@@ -124,7 +140,9 @@ function timeByOrigin(profile: ProfileSummary, model: Model, forwardNodes: Reado
     const key = forwardNodes.has(name)
       ? 'forward nodes'
       : origin.has(name)
-        ? `${origin.get(name)} rule`
+        ? origin.get(name)!.endsWith(' pattern')
+          ? origin.get(name)!
+          : `${origin.get(name)} rule`
         : opType.startsWith('Reorder')
           ? 'NCHWc layout reorders'
           : name.endsWith('_grad_sum')
@@ -181,7 +199,7 @@ export async function run(): Promise<BenchReport> {
   const ctx = await session(ctxGraph.model);
   t0 = performance.now();
   const origin = new Map<string, string>();
-  const weightsGraph = buildGradientGraph(model, { loss: 'loss', wrt: params, rules: recordingRules(origin) });
+  const weightsGraph = buildGradientGraph(model, { loss: 'loss', wrt: params, rules: recordingRules(origin), patterns: recordingPatterns(origin) });
   const buildWeightsMs = performance.now() - t0;
   const weights = await session(weightsGraph.model);
   const trainer = await composeTraining(model, { loss: 'loss', train: params, optimizer: new Adam({ lr: 1e-4 }), session: { intraOpNumThreads: 1 } });

@@ -6,14 +6,17 @@
 //      integer and boolean values carry no gradient);
 //   3. seed dL/dloss = 1 and visit those nodes in reverse topological order, asking each op's rule
 //      for the gradients of its inputs; several contributions to one value are added with Sum;
+//      at each node the multi-node patterns (rules/patterns.ts) are tried first: a match covers
+//      a few forward nodes with one joint backward, and the walk skips the nodes it covered;
 //   4. expose the loss and `${wrt}_grad` for every wrt tensor as the graph outputs.
 import { UserError } from '../../shared/errors';
 import { GraphBuilder } from '../onnx/builder';
 import { defaultOpset, isDefaultDomain, numElements, topologicalOrder, type Graph, type Model, type Node } from '../onnx/ir';
 import { inferShapes, type ShapeInfo } from '../onnx/shape-inference';
 import { isFloatType } from '../onnx/shapes/elementwise';
+import { gradientPatterns, type GraphView, type PatternEntry, type PatternMatch } from './rules/patterns';
 import { findRule } from './table';
-import type { GradContext, RuleEntry } from './types';
+import type { GradContext, GradRule, RuleEntry } from './types';
 import { reshape, scalarOf, zerosOf } from './unbroadcast';
 
 export interface GradientOptions {
@@ -25,6 +28,12 @@ export interface GradientOptions {
   keepOutputs?: string[];
   /** entries consulted before the gradient table: for tests (deliberately broken rules) and experiments */
   rules?: readonly RuleEntry[];
+  /**
+   * the multi-node patterns to try (default: rules/patterns.ts's table; [] = single-node rules
+   * only). A matching pattern takes precedence over the rules of the nodes it covers, `rules`
+   * overrides included: pass [] to exercise those rules on such nodes.
+   */
+  patterns?: readonly PatternEntry[];
 }
 
 export interface GradientResult {
@@ -53,6 +62,48 @@ function copyModel(model: Model): Model {
     valueInfo: new Map(g.valueInfo),
   };
   return { ...model, opsetImports: model.opsetImports.map((o) => ({ ...o })), metadata: { ...model.metadata }, graph };
+}
+
+/** Producers and consumers of the forward graph's values, for the pattern matchers. */
+function graphView(nodes: readonly Node[], shapes: ShapeInfo): GraphView {
+  const producers = new Map<string, Node>();
+  const consumers = new Map<string, Node[]>();
+  for (const node of nodes) {
+    for (const o of node.outputs) if (o) producers.set(o, node);
+    for (const v of new Set(node.inputs)) {
+      if (!v) continue;
+      const list = consumers.get(v);
+      if (list) list.push(node);
+      else consumers.set(v, [node]);
+    }
+  }
+  return {
+    producer: (v) => producers.get(v),
+    consumers: (v) => consumers.get(v) ?? [],
+    shape: (v) => shapes.type(v).shape,
+    constant: (v) => shapes.constant(v),
+  };
+}
+
+/**
+ * The first pattern matching at `anchor` whose inside values feed only its own nodes (so that the
+ * anchor's output gradients are the whole gradient of the pattern) and none of whose nodes is
+ * covered already; undefined when none does.
+ */
+function matchPattern(anchor: Node, patterns: readonly PatternEntry[], view: GraphView, covered: ReadonlySet<Node>, loss: string): { entry: PatternEntry; match: PatternMatch } | undefined {
+  if (!isDefaultDomain(anchor.domain)) return undefined;
+  for (const entry of patterns) {
+    if (entry.anchor !== anchor.opType) continue;
+    const match = entry.match(anchor, view);
+    if (!match) continue;
+    const inside = new Set(match.nodes);
+    if (!inside.has(anchor) || match.nodes.some((nd) => covered.has(nd))) continue;
+    const sealed = match.nodes.every(
+      (nd) => nd === anchor || nd.outputs.every((o) => !o || (o !== loss && view.consumers(o).every((c) => inside.has(c)))),
+    );
+    if (sealed) return { entry, match };
+  }
+  return undefined;
 }
 
 function ruleFor(node: Node, opset: number, overrides: readonly RuleEntry[] | undefined): RuleEntry | undefined {
@@ -86,6 +137,10 @@ export function buildGradientGraph(model: Model, options: GradientOptions): Grad
 
   // ---- reachability: forward from wrt (through float values), backward from the loss ----
   const order = topologicalOrder(graph);
+  const view = graphView(order, shapes);
+  const patterns = options.patterns ?? gradientPatterns;
+  /** forward nodes whose gradient a pattern has already given */
+  const covered = new Set<Node>();
   const fromWrt = new Set(wrt);
   for (const node of order) {
     if (!node.inputs.some((v) => v && fromWrt.has(v))) continue;
@@ -127,13 +182,24 @@ export function buildGradientGraph(model: Model, options: GradientOptions): Grad
   }
 
   for (let k = order.length - 1; k >= 0; k--) {
-    const node = order[k]!;
-    if (!node.outputs.some(carriesGrad) || !node.inputs.some(carriesGrad)) continue;
+    const forwardNode = order[k]!;
+    if (covered.has(forwardNode)) continue;
+    if (!forwardNode.outputs.some(carriesGrad) || !forwardNode.inputs.some(carriesGrad)) continue;
+    const found = matchPattern(forwardNode, patterns, view, covered, loss);
+    // a pattern's virtual node stands for the nodes it covers: its inputs are theirs from outside
+    const node = found ? found.match.node : forwardNode;
     const outGrads = node.outputs.map((o) => (carriesGrad(o) ? totalGrad(o) : undefined));
     if (outGrads.every((g) => g === undefined)) continue; // every path from here was stopped
-    const entry = ruleFor(node, opset, options.rules);
-    if (!entry) autodiffError(`no gradient rule for op '${node.opType}' (node '${node.name}')`);
-    if (entry.rule === 'no-gradient') continue;
+    let rule: GradRule;
+    if (found) {
+      for (const nd of found.match.nodes) covered.add(nd);
+      rule = (c) => found.entry.rule(c, found.match);
+    } else {
+      const entry = ruleFor(node, opset, options.rules);
+      if (!entry) autodiffError(`no gradient rule for op '${node.opType}' (node '${node.name}')`);
+      if (entry.rule === 'no-gradient') continue;
+      rule = entry.rule;
+    }
     const needsGrad = (i: number): boolean => {
       const v = node.inputs[i];
       return v !== undefined && carriesGrad(v);
@@ -151,7 +217,7 @@ export function buildGradientGraph(model: Model, options: GradientOptions): Grad
     const before = graph.nodes.length;
     let grads: (string | undefined)[];
     try {
-      grads = entry.rule(ctx);
+      grads = rule(ctx);
     } catch (e) {
       if (e instanceof UserError) throw e;
       throw new UserError('autodiff', `gradient of ${node.opType} node '${node.name}': ${(e as Error).message}`);

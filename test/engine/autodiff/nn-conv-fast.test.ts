@@ -98,6 +98,8 @@ const fastCases: FastCase[] = [
   { name: 'stride (3, 1), dilation (1, 2)', x: [1, 5, 10, 9], w: [2, 3, 2], g: g([3, 1], [1, 2], [1, 0, 0, 2]), flipped: false },
   { name: 'stride 1, dilation 2: flipped conv with dilated kernel', x: [2, 4, 8, 8], w: [3, 3, 3], g: g([1, 1], [2, 2], [2, 1, 0, 2]), flipped: true },
   { name: 'stride 1 with pads wider than the kernel: ConvTranspose for dX', x: [1, 3, 4, 5], w: [2, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false },
+  { name: `dY-side im2col per tap (${PER_TAP_MIN_CHANNELS + 1} of ${PER_TAP_MIN_CHANNELS + 4} channels), asymmetric pads`, x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 5], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 1], [1, 0, 2, 1]), flipped: true },
+  { name: 'dY-side im2col per tap, 2x3 kernel, dilation (2, 1), pads at the kernel extent', x: [1, PER_TAP_MIN_CHANNELS + 3, 7, 7], w: [PER_TAP_MIN_CHANNELS, 2, 3], g: g([1, 1], [2, 1], [2, 0, 1, 2]), flipped: true },
   { name: '1x1 kernel: one whole-tensor MatMul for dW', x: [2, PER_TAP_MIN_CHANNELS + 4, 3, 4], w: [6, 1, 1], g: g([1, 1], [1, 1], [0, 0, 0, 0]), flipped: true },
 ];
 
@@ -120,8 +122,15 @@ for (const fc of fastCases) {
     assert.equal(model.graph.nodes.filter((nd) => nd.opType === 'Conv').length, fc.flipped ? 2 : 1, 'Conv nodes: the forward, plus the flipped dX conv when taken');
     assert.equal(types.has('Concat'), kh * kw > 1, 'taps are concatenated (before or after the MatMuls) unless there is one');
     if (kh * kw > 1) {
+      // stride-1 convs (flipped dX) cut the taps from dY when it has fewer channels than X
+      const sliced = fc.flipped && o < c ? o : c;
       const matmuls = model.graph.nodes.filter((nd) => nd.opType === 'MatMul').length;
-      assert.equal(matmuls, c < PER_TAP_MIN_CHANNELS ? 1 : kh * kw, 'one MatMul per tap, or one over the concatenated taps');
+      assert.equal(matmuls, sliced < PER_TAP_MIN_CHANNELS ? 1 : kh * kw, 'one MatMul per tap, or one over the concatenated taps');
+      // the taps are sliced from the padded, transposed X or dY: which one is the Pad's source
+      const producer = new Map(model.graph.nodes.flatMap((nd) => nd.outputs.map((v) => [v, nd] as const)));
+      const padSources = model.graph.nodes.filter((nd) => nd.opType === 'Pad').map((nd) => producer.get(nd.inputs[0]!)?.inputs[0]);
+      assert.equal(padSources.length, 1, 'one padded tensor for the taps');
+      assert.equal(padSources[0] === 'x', sliced === c, `taps cut from ${sliced === c ? 'X' : 'dY'}`);
     }
     const session = await createSession(encodeModel(model));
     const out = await session.run({ x: { dtype: 'float32', dims: [...fc.x], data: x }, w: { dtype: 'float32', dims: wShape, data: w } });

@@ -1,4 +1,5 @@
 import { test } from 'node:test';
+import assert from 'node:assert/strict';
 import { gradCheck, type InputSpec } from '../../helpers/gradcheck';
 import type { GraphBuilder } from '../../../src/engine/onnx/builder';
 
@@ -35,4 +36,15 @@ test('Gemm: C broadcast from [N], [M, 1] and a scalar; no C', async () => {
   await gradCheck({ build: gemm, inputs: { a: w([3, 4]), b: w([4, 2]), c: w([3, 1]) } });
   await gradCheck({ build: gemm, inputs: { a: w([3, 4]), b: w([4, 2]), c: w([]) } });
   await gradCheck({ build: (b, x) => b.op('Gemm', [x.a!, x.b!], { transB: 1 }), inputs: { a: w([3, 4]), b: w([2, 4]) } });
+});
+
+test('MatMul with a 2-D weight shared over batched tokens: one GEMM over the flattened rows, no batch ReduceSum', async () => {
+  for (const aShape of [
+    [2, 3, 4],
+    [2, 3, 5, 4],
+  ]) {
+    const report = await gradCheck({ build: matmul, inputs: { a: w(aShape), b: { shape: [4, 3], wrt: true, initializer: true } } });
+    const ops = report.model.graph.nodes.map((nd) => nd.opType);
+    assert.equal(ops.filter((t) => t === 'ReduceSum').length, 1, `[${aShape}]: only the loss's ReduceSum: ${ops.join(',')}`);
+  }
 });

@@ -30,9 +30,22 @@ const matmul: GradRule = (ctx) => {
     const reduced = unbroadcast(ctx, grad, full, promoted);
     return promoted === original ? reduced : reshape(ctx.b, reduced, original);
   };
+  // a weight shared by every batch item (a linear layer on [..., n, k] tokens, B a 2-D [k, m]):
+  // the batch sum of A^T G is one GEMM over the flattened rows, [k, rows] x [rows, m], instead of a
+  // batched MatMul and a ReduceSum over its [batch, k, m] result
+  const sharedWeight = aShape.length > 2 && bShape.length === 2;
+  const dBShared = (): string => {
+    const rows = aShape.slice(0, -1).reduce((u, v) => u * v, 1);
+    const aRows = reshape(ctx.b, a, [rows, aShape[aShape.length - 1]!]);
+    return ctx.b.op('MatMul', [swapLast(ctx, aRows, 2), reshape(ctx.b, g, [rows, bShape[1]!])]);
+  };
   return [
     ctx.needsGrad(0) ? back(ctx.b.op('MatMul', [g2, swapLast(ctx, bP, b2.length)]), [...batch, a2[a2.length - 2]!, a2[a2.length - 1]!], a2, aShape) : undefined,
-    ctx.needsGrad(1) ? back(ctx.b.op('MatMul', [swapLast(ctx, aP, a2.length), g2]), [...batch, b2[b2.length - 2]!, b2[b2.length - 1]!], b2, bShape) : undefined,
+    ctx.needsGrad(1)
+      ? sharedWeight
+        ? dBShared()
+        : back(ctx.b.op('MatMul', [swapLast(ctx, aP, a2.length), g2]), [...batch, b2[b2.length - 2]!, b2[b2.length - 1]!], b2, bShape)
+      : undefined,
   ];
 };
 

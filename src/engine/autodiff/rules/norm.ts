@@ -13,6 +13,8 @@
 // src/engine/nn write GroupNorm as InstanceNormalization) xhat is the forward output itself and r
 // follows from one mean of a product (see rstdFromStandardised); otherwise both are recomputed
 // from X. In every norm here the normalised axes are the trailing ones (Rows).
+// The whole GroupNorm chain (Reshape, InstanceNormalization, Reshape, * gamma + beta) is usually
+// differentiated jointly by the GroupNorm pattern of ./patterns.ts; this rule serves the rest.
 import type { DType } from '../../onnx/ir';
 import { attrInt, nodeError } from '../../onnx/shapes/elementwise';
 import { layerNormAxis, normEpsilon } from '../../onnx/shapes/nn';
