@@ -121,8 +121,12 @@ describe('the workstation in Chromium', { skip }, () => {
     assert.equal(await page.getByTestId('cell').count(), totalImages());
     // every visible cell gets its thumbnail from the blob route
     await until('every thumbnail is shown', async () => (await page.locator('[data-testid="cell"] img').count()) === totalImages());
-    const widths = await page.locator('[data-testid="cell"] img').evaluateAll((imgs) => imgs.map((img) => (img as unknown as { naturalWidth: number }).naturalWidth));
-    assert.ok(widths.every((w) => w > 0 && w <= 192), `thumbnail widths ${widths.join(', ')}`);
+    // an <img> is in the DOM before its bytes arrive: wait until each has decoded
+    const widths = () =>
+      page.locator('[data-testid="cell"] img').evaluateAll((imgs) => imgs.map((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete ? (img as unknown as { naturalWidth: number }).naturalWidth : -1));
+    await until('every thumbnail has loaded', async () => (await widths()).every((w) => w >= 0));
+    const loaded = await widths();
+    assert.ok(loaded.every((w) => w > 0 && w <= 192), `thumbnail widths ${loaded.join(', ')}`);
     await shot('browser', true);
   });
 
