@@ -28,6 +28,14 @@ export const CHANNELS = {
   jobsList: 'jobs:list',
   jobsSubmit: 'jobs:submit',
   jobsCancel: 'jobs:cancel',
+  modelGet: 'model:get',
+  modelSet: 'model:set',
+  learnStart: 'learn:start',
+  augmentStart: 'augment:start',
+  augmentCancel: 'augment:cancel',
+  samplesList: 'samples:list',
+  samplesGet: 'samples:get',
+  samplesRegenerate: 'samples:regenerate',
 } as const;
 
 /** Main -> renderer notifications (no reply). */
@@ -35,6 +43,7 @@ export const EVENTS = {
   importProgress: 'dataset:importProgress',
   menuCommand: 'app:menuCommand',
   jobsUpdate: 'jobs:update',
+  augmentUpdate: 'augment:update',
 } as const;
 
 export type InvokeChannel = (typeof CHANNELS)[keyof typeof CHANNELS];
@@ -185,6 +194,10 @@ export interface JobProgressInfo {
   total: number;
   etaSeconds?: number;
   message?: string;
+  /** training loss at this step (learning jobs) */
+  loss?: number;
+  /** blob hash of a preview image the learning job made at this step */
+  preview?: string;
 }
 
 export interface JobInfo {
@@ -207,6 +220,103 @@ export interface JobUpdateEvent {
   state: JobState;
   progress?: JobProgressInfo;
   error?: string;
+}
+
+// ---- model, learning, augmentation and generated samples --------------------------------------
+
+/** The project's model package (project setting "modelDir"). */
+export interface ModelSetting {
+  dir: string | null;
+  /** the package's name and content hash when `dir` is set and readable */
+  name: string | null;
+  contentHash: string | null;
+}
+
+// the exporter's formats (engine/export EXPORT_FORMATS; a test checks the two lists match)
+export const AUGMENT_FORMATS = ['mvtec', 'anomalib', 'coco', 'yolo'] as const;
+export type AugmentFormat = (typeof AUGMENT_FORMATS)[number];
+
+export interface AugmentStartRequest {
+  /** defect types to synthesize (at least one) */
+  typeIds: number[];
+  /** pairs per type */
+  perType: number;
+  formats: AugmentFormat[];
+  /** output folder; it must not exist yet */
+  out: string;
+  /** denoising steps (default: the synthesis default) */
+  steps?: number;
+  seed?: number;
+}
+
+export type AugmentRunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
+
+export interface AugmentTypeResult {
+  type: string;
+  made: number;
+  exported: number;
+}
+
+/** One change of a one-click augmentation run (stage lines, stage progress, the end). */
+export interface AugmentUpdateEvent {
+  runId: number;
+  state: AugmentRunState;
+  /** the stage now running, e.g. 'wood/hole: synthesizing 2 pairs' */
+  stage?: string;
+  /** progress of the running stage's job */
+  progress?: { type: string; kind: string; step: number; total: number };
+  /** the output folder, when the run succeeded */
+  out?: string;
+  results?: AugmentTypeResult[];
+  error?: string;
+}
+
+export interface SampleListItem {
+  id: number;
+  jobId: number | null;
+  defectTypeId: number | null;
+  /** 'category/name', or null when the type was deleted */
+  defectType: string | null;
+  imageBlob: string;
+  maskBlob: string;
+  createdAt: string;
+}
+
+export interface SamplePage {
+  total: number;
+  offset: number;
+  items: SampleListItem[];
+}
+
+/** Where a sample came from: every input needed to make it again. */
+export interface SampleLineageInfo {
+  normalImage: { id: number; blobHash: string; fileName: string | null } | null;
+  /** 'real', 'learned', 'perlin', 'drawn', ... */
+  maskOrigin: string;
+  /** the mask source's own record (which training mask, how it was moved, ...) */
+  maskSource: Record<string, unknown>;
+  /** learnt artifacts used (embedding versions) */
+  artifacts: { id: number; kind: string; version: number }[];
+  model: { contentHash: string | null; path: string | null };
+  seed: number;
+  /** every generation setting */
+  settings: Record<string, unknown>;
+  executionProvider: string;
+  onnxruntimeVersion: string;
+  appVersion: string;
+}
+
+export interface SampleDetail extends SampleListItem {
+  generator: string;
+  lineage: SampleLineageInfo | null;
+}
+
+export interface RegenerateResult {
+  sampleId: number;
+  identical: boolean;
+  imageIdentical: boolean;
+  maskIdentical: boolean;
+  seconds: number;
 }
 
 /** Request and response type of every invoke channel. */
@@ -237,6 +347,18 @@ export interface InvokeMap {
   'jobs:list': { request: Record<string, never>; response: JobInfo[] };
   'jobs:submit': { request: { kind: SubmittableJobKind; params: { steps: number; stepMs: number } }; response: { id: number } };
   'jobs:cancel': { request: { id: number }; response: { cancelled: boolean } };
+  'model:get': { request: Record<string, never>; response: ModelSetting };
+  /** Checks the folder is a model package and keeps it as the project's model. */
+  'model:set': { request: { dir: string }; response: ModelSetting };
+  /** Starts a 'learn-defect' job for the type with the project's model; `resume` continues a stopped one. */
+  'learn:start': { request: { typeId: number; steps: number; previewEvery?: number; resume?: boolean }; response: { id: number } };
+  /** Starts a one-click augmentation (learning what is missing, synthesis, export); updates come as 'augment:update'. */
+  'augment:start': { request: AugmentStartRequest; response: { runId: number } };
+  'augment:cancel': { request: { runId: number }; response: { cancelled: boolean } };
+  'samples:list': { request: { defectTypeId?: number; offset: number; limit: number }; response: SamplePage };
+  'samples:get': { request: { id: number }; response: SampleDetail };
+  /** Makes the sample again from its lineage and says whether image and mask are bit-identical. */
+  'samples:regenerate': { request: { id: number }; response: RegenerateResult };
 }
 
 /** Payload of every event channel. */
@@ -244,6 +366,7 @@ export interface EventMap {
   'dataset:importProgress': ImportProgress;
   'app:menuCommand': { command: MenuCommand };
   'jobs:update': JobUpdateEvent;
+  'augment:update': AugmentUpdateEvent;
 }
 
 export type IpcRequest<C extends InvokeChannel> = InvokeMap[C]['request'];

@@ -13,6 +13,7 @@ import { lineageCommand } from './lineage';
 import { demoCommand } from './demo';
 import { masksCommand } from './masks';
 import { trainCommand } from './train';
+import { adaptCommand } from './adapt';
 
 export const COMMANDS: readonly CommandSpec[] = [
   initCommand,
@@ -28,4 +29,5 @@ export const COMMANDS: readonly CommandSpec[] = [
   demoCommand,
   trainCommand,
   masksCommand,
+  adaptCommand,
 ];

@@ -12,6 +12,7 @@ import { appInfo } from './app-info';
 import { ProjectSession } from './project-session';
 import { createRecentProjects, type RecentProjects } from './recent';
 import { throttleProgress } from './throttle';
+import { synthesisHandlers } from './synthesis';
 import { progressInfo, workstationHandlers } from './workstation';
 
 export interface ApiOptions {
@@ -103,6 +104,7 @@ export function createApi(options: ApiOptions): Api {
       }),
     'dialog:pickFolder': async ({ purpose }) => ({ path: await options.pickFolder(purpose) }),
     ...workstationHandlers(session, () => jobs),
+    ...synthesisHandlers(session, () => jobs, options.emit),
   };
 
   return {

@@ -38,6 +38,8 @@ export function progressInfo(event: ProgressEvent): JobProgressInfo {
     total: event.total,
     ...(event.etaSeconds !== undefined ? { etaSeconds: event.etaSeconds } : {}),
     ...(event.message !== undefined ? { message: event.message } : {}),
+    ...(event.loss !== undefined ? { loss: event.loss } : {}),
+    ...(event.preview !== undefined ? { preview: event.preview } : {}),
   };
 }
 

@@ -1,6 +1,7 @@
 // The schema every invoke channel's request is validated against before its handler runs.
 // Typed against the IPC contract: a schema that admits a different shape fails to compile.
 import {
+  AUGMENT_FORMATS,
   FOLDER_PURPOSES,
   FOREGROUNDS,
   IMAGE_LABELS,
@@ -24,6 +25,9 @@ const PAGE_MAX = 2000;
 // A mask PNG of a 8k x 8k image compresses to far less; 48 MiB of base64 is a generous ceiling.
 const MASK_BASE64_MAX = 48 * 1024 * 1024;
 const THUMBNAILS_PER_CALL = 500;
+// Learning runs for minutes to hours; a million steps is past any sensible run.
+const LEARN_STEPS_MAX = 1_000_000;
+const PAIRS_PER_TYPE_MAX = 1_000_000;
 
 const maskRequest = obj({ imageId: rowId(), pngBase64: base64(MASK_BASE64_MAX) });
 const label = () => str({ minLength: 1, maxLength: LABEL_MAX });
@@ -72,4 +76,24 @@ export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
     params: obj({ steps: num({ integer: true, min: 1, max: 100_000 }), stepMs: num({ integer: true, min: 0, max: 3_600_000 }) }),
   }),
   'jobs:cancel': obj({ id: rowId() }),
+  'model:get': obj({}),
+  'model:set': obj({ dir: absolutePath() }),
+  'learn:start': obj({
+    typeId: rowId(),
+    steps: num({ integer: true, min: 1, max: LEARN_STEPS_MAX }),
+    previewEvery: optional(num({ integer: true, min: 0, max: LEARN_STEPS_MAX })),
+    resume: optional(bool()),
+  }),
+  'augment:start': obj({
+    typeIds: arrayOf(rowId(), { maxLength: 1000 }),
+    perType: num({ integer: true, min: 1, max: PAIRS_PER_TYPE_MAX }),
+    formats: arrayOf(oneOf(AUGMENT_FORMATS), { maxLength: AUGMENT_FORMATS.length }),
+    out: absolutePath(),
+    steps: optional(num({ integer: true, min: 1, max: 1000 })),
+    seed: optional(num({ integer: true, min: 0, max: 2 ** 31 - 1 })),
+  }),
+  'augment:cancel': obj({ runId: num({ integer: true, min: 1 }) }),
+  'samples:list': obj({ defectTypeId: optional(rowId()), offset: num({ integer: true, min: 0 }), limit: num({ integer: true, min: 1, max: PAGE_MAX }) }),
+  'samples:get': obj({ id: rowId() }),
+  'samples:regenerate': obj({ id: rowId() }),
 };

@@ -3,6 +3,7 @@
 import type { EngineMethod } from '../../shared/engine-protocol';
 // the learning methods' protocol entries (declaration merging into EngineMethods)
 import type {} from '../../engine/host/methods/learn-protocol';
+import type {} from '../../engine/host/methods/adapt';
 import { UserError } from '../../shared/errors';
 
 export interface JobKindSpec {
@@ -17,6 +18,7 @@ export const JOB_KINDS = {
   'learn-defect': { method: 'learnDefect', title: 'learn a defect type (anomaly embedding + spatial encoder)' },
   'learn-mask': { method: 'learnMask', title: 'learn a defect type\'s masks (mask embedding)' },
   synthesize: { method: 'synthesizeJob', title: 'synthesize defect image/mask pairs' },
+  adapt: { method: 'adaptModel', title: 'adapt the model to the project\'s normal images (fine-tune UNet + VAE decoder)' },
 } as const satisfies Record<string, JobKindSpec>;
 
 export type JobKind = keyof typeof JOB_KINDS;

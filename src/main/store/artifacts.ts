@@ -11,7 +11,7 @@ interface HasDb {
   readonly db: Database;
 }
 
-export const ARTIFACT_KINDS = ['anomaly-embedding', 'mask-embedding'] as const;
+export const ARTIFACT_KINDS = ['anomaly-embedding', 'mask-embedding', 'adapted-model'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 export interface ArtifactRecord {
