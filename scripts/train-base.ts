@@ -1,0 +1,89 @@
+// `npm run train:base`: pretrains the built-in tiny LDM on the procedural corpus, on CPU, and
+// exports resources/models/tiny-ldm. Resumable: run it again after a stop (Ctrl-C, --minutes,
+// kill -9) and it continues from the last checkpoint.
+//
+//   --phase vae|unet|export   run only that phase (its prerequisites must be done)
+//   --minutes N               stop (with a checkpoint) after N minutes
+//   --smoke                   a tiny end-to-end run (~2 minutes) in <train dir>/smoke
+//   --dir PATH                training folder (default: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base)
+//   --out PATH                package folder (default: resources/models/<name>; --smoke: <train dir>/package)
+//   --eval-vae                print the reconstruction PSNR of the current VAE checkpoint and exit
+//   --preview                 paint defects with the exported package into <train dir>/preview.png and exit
+import path from 'node:path';
+import { readCheckpoint } from '../src/engine/autodiff/checkpoint';
+import { configureRuntime } from '../src/engine/runtime';
+import { BASE_PLAN, SMOKE_PLAN, defaultTrainDir, evaluateAutoencoder, runPretraining, vaeCheckpointPath, type PhaseName } from '../src/engine/models/tiny-ldm/train';
+import { writePreview } from '../src/engine/models/tiny-ldm/train/preview';
+import { isUserError } from '../src/shared/errors';
+
+interface Args {
+  phase?: PhaseName;
+  minutes?: number;
+  smoke: boolean;
+  dir?: string;
+  out?: string;
+  evalVae: boolean;
+  preview: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+  const args: Args = { smoke: false, evalVae: false, preview: false };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = (): string => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--smoke') args.smoke = true;
+    else if (a === '--eval-vae') args.evalVae = true;
+    else if (a === '--preview') args.preview = true;
+    else if (a === '--phase') {
+      const p = value();
+      if (p !== 'vae' && p !== 'unet' && p !== 'export') throw new Error(`--phase must be vae, unet or export, got '${p}'`);
+      args.phase = p;
+    } else if (a === '--minutes') {
+      const m = Number(value());
+      if (!(m > 0)) throw new Error('--minutes must be a positive number');
+      args.minutes = m;
+    } else if (a === '--dir') args.dir = value();
+    else if (a === '--out') args.out = value();
+    else throw new Error(`unknown argument '${a}' (see scripts/train-base.ts for the options)`);
+  }
+  return args;
+}
+
+async function main(): Promise<void> {
+  const args = parseArgs(process.argv.slice(2));
+  configureRuntime({ intraOpNumThreads: 1 });
+  const plan = args.smoke ? SMOKE_PLAN : BASE_PLAN;
+  const base = args.dir !== undefined ? path.resolve(args.dir) : defaultTrainDir();
+  const dir = args.smoke && args.dir === undefined ? path.join(base, 'smoke') : base;
+  const outDir = args.out !== undefined ? path.resolve(args.out) : args.smoke ? path.join(dir, 'package') : path.join(import.meta.dirname, '..', 'resources', 'models', plan.name);
+  if (args.evalVae) {
+    const ckpt = await readCheckpoint(vaeCheckpointPath(dir));
+    const weights = new Map(Object.entries(ckpt.params).map(([k, p]) => [k, p.data]));
+    const report = await evaluateAutoencoder(plan.model, weights, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: vaeCheckpointPath(dir) });
+    console.log(JSON.stringify({ step: ckpt.meta['step'], ...report }));
+    return;
+  }
+  if (args.preview) {
+    const file = path.join(dir, 'preview.png');
+    const rows = await writePreview(outDir, file);
+    for (const r of rows) console.log(`${r.family} / ${r.defect}: mean change inside the mask ${r.changeInside.toFixed(1)} (8-bit)`);
+    console.log(`preview: ${file}`);
+    return;
+  }
+  console.log(`training folder: ${dir}\npackage: ${outDir}`);
+  const echo = (line: string): void => {
+    const r = JSON.parse(line) as { step?: number; event?: string };
+    if (r.event !== undefined || args.smoke || (r.step ?? 0) % 20 === 0) console.log(line);
+  };
+  const summary = await runPretraining({ plan, dir, outDir, ...(args.phase ? { phase: args.phase } : {}), ...(args.minutes !== undefined ? { minutes: args.minutes } : {}), echo, handleSignals: true });
+  console.log(summary.complete ? `done; log: ${summary.logPath}` : `stopped; run again to resume (log: ${summary.logPath})`);
+}
+
+main().catch((e: unknown) => {
+  console.error(isUserError(e) ? `error: ${e.message}` : e);
+  process.exit(isUserError(e) ? 1 : 2);
+});

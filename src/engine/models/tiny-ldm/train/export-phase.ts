@@ -1,0 +1,69 @@
+// Phase 3: the finished VAE and UNet checkpoints -> the built-in model package
+// (builtin/export.ts writeBuiltinPackage), with the measured facts in its `training` block.
+
+import { readCheckpoint, type Checkpoint } from '../../../autodiff/checkpoint';
+import { LDM_SCHEDULE } from '../../../diffusion/schedule';
+import { onnxruntimeVersion } from '../../../runtime';
+import { UserError } from '../../../../shared/errors';
+import { writeBuiltinPackage } from '../../builtin/export';
+import type { BuiltinManifest } from '../../builtin/manifest';
+import { latentSize } from '../config';
+import { packageGraphs } from '../models';
+import { buildVocabulary } from '../tokens';
+import { TOKEN_TABLE_PARAM } from './graphs';
+import { HELD_OUT_DEFECTS, trainedDefects } from './data';
+import { loadLatents } from './latents';
+import { fingerprint, type TrainPlan } from './plan';
+import { unetCheckpointPath } from './unet-phase';
+import { vaeCheckpointPath } from './vae-phase';
+
+async function finished(path: string, plan: TrainPlan, phase: 'vae' | 'unet'): Promise<Checkpoint> {
+  const ckpt = await readCheckpoint(path);
+  if (ckpt.meta['fingerprint'] !== fingerprint(plan, phase)) throw new UserError('TRAIN_PLAN_CHANGED', `${path}: made with other settings than this export's`);
+  if (ckpt.meta['done'] !== true) throw new UserError('TRAIN_NOT_DONE', `${path}: the ${phase} phase has not finished (step ${String(ckpt.meta['step'])}); run the training first`);
+  return ckpt;
+}
+
+export async function runExport(plan: TrainPlan, dir: string, outDir: string): Promise<BuiltinManifest> {
+  const cfg = plan.model;
+  const vae = await finished(vaeCheckpointPath(dir), plan, 'vae');
+  const unet = await finished(unetCheckpointPath(dir), plan, 'unet');
+  const weights = new Map<string, Float32Array>();
+  for (const ckpt of [vae, unet]) for (const [name, p] of Object.entries(ckpt.params)) weights.set(name, p.data);
+  const table = weights.get(TOKEN_TABLE_PARAM);
+  if (!table) throw new Error(`${unetCheckpointPath(dir)}: no '${TOKEN_TABLE_PARAM}'`);
+  const latents = loadLatents(plan, dir);
+  const vocabulary = buildVocabulary(cfg.defectTokens);
+  const g = latentSize(cfg);
+  const vaeCpu = vae.meta['cpuSeconds'] as number;
+  const unetCpu = unet.meta['cpuSeconds'] as number;
+  const training = {
+    date: new Date().toISOString(),
+    plan: plan.name,
+    seed: plan.seed,
+    corpus: 'DefectForge procedural corpus (src/engine/corpus)',
+    heldOutDefects: [...HELD_OUT_DEFECTS],
+    trainedDefects: trainedDefects(),
+    vae: { steps: vae.meta['step'], batch: plan.vae.batch, crop: plan.vae.crop, reconstruction: vae.meta['eval'] ?? null },
+    latentScale: latents.scale,
+    latentMean: latents.mean,
+    latentSamples: latents.count,
+    unet: { steps: unet.meta['step'], batch: plan.unet.batch, dropAll: plan.unet.dropAll, dropLabels: plan.unet.dropLabels, dropMask: plan.unet.dropMask, maskedLossBatches: plan.unet.maskedLossBatches },
+    cpuSeconds: { vae: vaeCpu, latents: latents.cpuSeconds, unet: unetCpu, total: vaeCpu + latents.cpuSeconds + unetCpu },
+    onnxruntime: onnxruntimeVersion(),
+    ortThreads: 1,
+  };
+  return writeBuiltinPackage(outDir, {
+    name: plan.name,
+    description: 'DefectForge tiny latent diffusion model, pretrained on CPU on the procedural corpus',
+    graphs: packageGraphs(cfg, weights, dir),
+    tokenTable: table,
+    vocabulary: vocabulary.index,
+    latent: { channels: cfg.vae.latentChannels, width: g, height: g, scale: latents.scale },
+    schedule: LDM_SCHEDULE,
+    tokens: { width: cfg.tokenWidth, defectTokens: cfg.defectTokens, spatialTokens: cfg.spatialTokens },
+    attentionGrids: [...cfg.unet.attentionAt].sort((a, b) => b - a).map((s) => ({ width: s, height: s })),
+    training,
+    overwrite: true,
+  });
+}

@@ -1,0 +1,100 @@
+// The two training graphs of the pretraining (forward + loss; the composer adds the backward).
+//
+// VAE phase: image crops x [B, 3, s, s] -> z = E(x), r = D(z)
+//   loss = L1(r, x) + edgeWeight * edge(r, x) + latentWeight * mean(z^2)     (./losses)
+//
+// UNet phase, on cached latents:
+//   context = [ onehot(labels) T  |  keep * E_s(mask) + (1 - keep) * T[<null>] ]
+//     labels: the family token and the 8 anomaly rows ([B, 1 + 8, V] one-hot), T the token
+//     table [V, W]; keep [B, 1, 1] drops the spatial tokens (to '<null>') per sample
+//   loss = weighted eps MSE of UNet(z_t, t, context) against eps               (./losses)
+// Trained: UNet, spatial encoder and the token table, together.
+
+import { GraphBuilder } from '../../../onnx/builder';
+import type { Model } from '../../../onnx/ir';
+import { Net, type Value } from '../../../nn';
+import { latentSize, type TinyLdmConfig } from '../config';
+import { spatialEncoder } from '../spatial-encoder';
+import { buildVocabulary, initialTokenTable, oneHot, NULL_TOKEN, type TokenVocabulary } from '../tokens';
+import { tinyLdmUNet } from '../unet';
+import { vaeDecoder, vaeEncoder } from '../vae';
+import { edgeLoss, l1Loss, meanSquare, weightedEpsLoss, weightedSum } from './losses';
+
+export const TOKEN_TABLE_PARAM = 'token_table';
+
+export interface TrainingGraph {
+  model: Model;
+  params: string[];
+  loss: string;
+  /** extra scalar outputs worth logging */
+  metrics: string[];
+}
+
+export interface VaeLossWeights {
+  edge: number;
+  latent: number;
+}
+
+export const VAE_LOSS_WEIGHTS: VaeLossWeights = { edge: 0.5, latent: 1e-4 };
+
+function scalarOutput(b: GraphBuilder, v: Value, name: string): string {
+  return b.output(v.name, name, { dtype: 'float32', shape: [] });
+}
+
+export function buildVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights = VAE_LOSS_WEIGHTS): TrainingGraph {
+  const b = new GraphBuilder('tiny_ldm_vae_training');
+  const net = new Net(b, cfg.seed);
+  const image: Value = { name: b.input('image', 'float32', [batch, 3, crop, crop]), shape: [batch, 3, crop, crop] };
+  const latent = vaeEncoder(net, image, cfg.vae);
+  const recon = vaeDecoder(net, latent, cfg.vae);
+  const l1 = l1Loss(net, recon, image);
+  const edge = edgeLoss(net, recon, image);
+  const z2 = meanSquare(net, latent);
+  const loss = weightedSum(net, [[l1, 1], [edge, weights.edge], [z2, weights.latent]]);
+  scalarOutput(b, loss, 'loss');
+  scalarOutput(b, l1, 'l1');
+  scalarOutput(b, edge, 'edge');
+  scalarOutput(b, z2, 'latent_ms');
+  return { model: b.toModel(), params: [...net.params], loss: 'loss', metrics: ['l1', 'edge', 'latent_ms'] };
+}
+
+export interface UNetTrainingGraph extends TrainingGraph {
+  vocabulary: TokenVocabulary;
+  /** the token table's starting values */
+  initialTokens: Float32Array;
+}
+
+export function buildUNetTrainingGraph(cfg: TinyLdmConfig, batch: number): UNetTrainingGraph {
+  const b = new GraphBuilder('tiny_ldm_unet_training');
+  const net = new Net(b, cfg.seed);
+  const vocabulary = buildVocabulary(cfg.defectTokens);
+  const V = vocabulary.labels.length;
+  const W = cfg.tokenWidth;
+  const g = latentSize(cfg);
+  const C = cfg.vae.latentChannels;
+  const S = cfg.imageSize;
+  const labelSlots = 1 + cfg.defectTokens;
+  const input = (name: string, shape: number[]): Value => ({ name: b.input(name, 'float32', shape), shape });
+  const sample = input('sample', [batch, C, g, g]);
+  const timestep = input('timestep', [batch]);
+  const target = input('eps_target', [batch, C, g, g]);
+  const weight = input('loss_weight', [batch, 1, g, g]);
+  const labels = input('label_onehot', [batch, labelSlots, V]);
+  const keep = input('spatial_keep', [batch, 1, 1]);
+  const mask = input('mask', [batch, 1, S, S]);
+
+  const initialTokens = initialTokenTable(vocabulary, W, cfg.seed);
+  const table: Value = { name: b.param(TOKEN_TABLE_PARAM, [V, W], initialTokens), shape: [V, W] };
+  const labelTokens = net.op('MatMul', [labels.name, table.name], [batch, labelSlots, W]);
+  const nullOneHot = net.constant(oneHot(vocabulary, [Array.from({ length: cfg.spatialTokens }, () => NULL_TOKEN)]), [1, cfg.spatialTokens, V], 'null_onehot');
+  const nullTokens = net.op('MatMul', [nullOneHot.name, table.name], [1, cfg.spatialTokens, W]);
+  const spatial = spatialEncoder(net, mask, cfg.spatial, cfg.spatialTokens, W);
+  // keep * spatial + (1 - keep) * null  =  null + keep * (spatial - null)
+  const delta = net.op('Sub', [spatial.name, nullTokens.name], spatial.shape);
+  const mixed = net.op('Add', [nullTokens.name, net.op('Mul', [keep.name, delta.name], spatial.shape).name], spatial.shape);
+  const context = net.op('Concat', [labelTokens.name, mixed.name], [batch, labelSlots + cfg.spatialTokens, W], { axis: 1 });
+  const eps = tinyLdmUNet(net, { sample, timestep, context }, cfg.unet);
+  const loss = weightedEpsLoss(net, eps, target, weight);
+  scalarOutput(b, loss, 'loss');
+  return { model: b.toModel(), params: [TOKEN_TABLE_PARAM, ...net.params], loss: 'loss', metrics: [], vocabulary, initialTokens };
+}

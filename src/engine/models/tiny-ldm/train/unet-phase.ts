@@ -1,0 +1,133 @@
+// Phase 2: UNet + spatial encoder + token table on cached latents (./latents).
+//
+// Per sample of a step's batch (all draws from Rng(seed, 'unet-batch', step)):
+//   z0 = scale * latent,  t ~ U{0..T-1},  eps ~ N(0, I),  z_t = sqrt(abar_t) z0 + sqrt(1 - abar_t) eps
+//   context dropping: with dropAll every slot is '<null>' (the unconditional context CFG needs),
+//   with dropLabels the family and anomaly slots, with dropMask the spatial slots; mask images
+//   never take spatial tokens (they ARE the mask)
+// Per batch, with probability maskedLossBatches, METHOD.md's masked loss: defect samples weigh
+// the squared error by m' (mask on the latent grid, majority of the cell; any coverage when the
+// defect is thinner than a cell), the other samples by 0; otherwise plain MSE everywhere.
+
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { composeTraining } from '../../../autodiff/composer';
+import { readCheckpoint } from '../../../autodiff/checkpoint';
+import { Adam } from '../../../autodiff/optim';
+import { deriveSeed } from '../../../corpus';
+import { maskToLatent } from '../../../diffusion/latent-mask';
+import { LDM_SCHEDULE, alphasCumprod } from '../../../diffusion/schedule';
+import type { HostTensor } from '../../../runtime';
+import { Rng } from '../../../../shared/random';
+import { latentSize } from '../config';
+import { NULL_TOKEN, oneHot, type TokenVocabulary } from '../tokens';
+import { sampleLabels } from './data';
+import { buildUNetTrainingGraph } from './graphs';
+import { unpackMask, type LatentSet } from './latents';
+import { runLoop, type LoopResult } from './loop';
+import { fingerprint, learningRate, type TrainPlan } from './plan';
+import type { PhaseContext } from './vae-phase';
+
+export const unetCheckpointPath = (dir: string): string => path.join(dir, 'unet.ckpt');
+
+/** The batch of step `step` (see the file comment). */
+export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVocabulary, step: number): Record<string, HostTensor> {
+  const cfg = plan.model;
+  const { batch, dropAll, dropLabels, dropMask, maskedLossBatches } = plan.unet;
+  const g = latentSize(cfg);
+  const C = cfg.vae.latentChannels;
+  const S = cfg.imageSize;
+  const per = C * g * g;
+  const abar = alphasCumprod(LDM_SCHEDULE);
+  const rng = new Rng(deriveSeed(plan.seed, 'unet-batch', step));
+  const masked = rng.uniform() < maskedLossBatches;
+  const sample = new Float32Array(batch * per);
+  const target = new Float32Array(batch * per);
+  const timestep = new Float32Array(batch);
+  const keep = new Float32Array(batch);
+  const mask = new Float32Array(batch * S * S);
+  const weight = new Float32Array(batch * g * g);
+  const sequences: string[][] = [];
+  let maskedAny = false;
+  for (let b = 0; b < batch; b++) {
+    const index = rng.int(data.count);
+    const label = data.labels[index]!;
+    const t = rng.int(LDM_SCHEDULE.numTrainTimesteps);
+    const a = Math.sqrt(abar[t]!);
+    const s = Math.sqrt(1 - abar[t]!);
+    const eps = rng.normals(per);
+    for (let i = 0; i < per; i++) {
+      sample[b * per + i] = a * data.scale * data.latents[index * per + i]! + s * eps[i]!;
+      target[b * per + i] = eps[i]!;
+    }
+    timestep[b] = t;
+    const u = rng.uniform();
+    const nullAll = u < dropAll;
+    const nullLabels = nullAll || u < dropAll + dropLabels;
+    const nullMask = nullAll || (u >= dropAll + dropLabels && u < dropAll + dropLabels + dropMask);
+    sequences.push(nullLabels ? Array.from({ length: 1 + cfg.defectTokens }, () => NULL_TOKEN) : sampleLabels(label, cfg.defectTokens));
+    keep[b] = nullMask || label.kind === 'mask-image' ? 0 : 1;
+    unpackMask(data.masks, S * S, index, mask, b * S * S);
+    if (masked && label.kind === 'defect') {
+      const pixels = mask.subarray(b * S * S, (b + 1) * S * S);
+      let m = maskToLatent(pixels, { width: S, height: S }, { width: g, height: g }, 'majority');
+      if (!m.some((v) => v > 0)) m = maskToLatent(pixels, { width: S, height: S }, { width: g, height: g }, 'any');
+      weight.set(m, b * g * g);
+      maskedAny = true;
+    }
+  }
+  // a masked batch without a defect sample falls back to the plain loss
+  if (!masked || !maskedAny) weight.fill(1);
+  const f = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
+  const V = vocabulary.labels.length;
+  return {
+    sample: f([batch, C, g, g], sample),
+    timestep: f([batch], timestep),
+    eps_target: f([batch, C, g, g], target),
+    loss_weight: f([batch, 1, g, g], weight),
+    label_onehot: f([batch, 1 + cfg.defectTokens, V], oneHot(vocabulary, sequences)),
+    spatial_keep: f([batch, 1, 1], keep),
+    mask: f([batch, 1, S, S], mask),
+  };
+}
+
+export async function runUNetPhase(ctx: PhaseContext, data: LatentSet): Promise<LoopResult> {
+  const { plan, dir, log } = ctx;
+  const ckptPath = unetCheckpointPath(dir);
+  const print = fingerprint(plan, 'unet');
+  if (existsSync(ckptPath)) {
+    const ckpt = await readCheckpoint(ckptPath);
+    if (ckpt.meta['done'] === true && ckpt.meta['fingerprint'] === print && (ckpt.meta['step'] as number) >= plan.unet.steps) {
+      return { step: ckpt.meta['step'] as number, done: true, cpuSeconds: ckpt.meta['cpuSeconds'] as number, resumedFrom: ckpt.meta['step'] as number };
+    }
+  }
+  const graph = buildUNetTrainingGraph(plan.model, plan.unet.batch);
+  const lr = learningRate(plan.unet);
+  const trainer = await composeTraining(graph.model, {
+    loss: graph.loss,
+    train: graph.params,
+    optimizer: new Adam({ lr }),
+    clipGradNorm: 1,
+    session: { intraOpNumThreads: 1 },
+  });
+  try {
+    return await runLoop({
+      phase: 'unet',
+      trainer,
+      steps: plan.unet.steps,
+      checkpointPath: ckptPath,
+      fingerprint: print,
+      lrAt: lr,
+      metrics: [],
+      log,
+      checkpointSeconds: plan.checkpointSeconds,
+      ...(plan.checkpointSteps !== undefined ? { checkpointSteps: plan.checkpointSteps } : {}),
+      shouldStop: ctx.shouldStop,
+      ...(ctx.crashAfterStep !== undefined ? { crashAfterStep: ctx.crashAfterStep } : {}),
+      meta: { latentScale: data.scale, latentMean: data.mean, vocabulary: graph.vocabulary.labels },
+      batchAt: (step) => unetBatch(plan, data, graph.vocabulary, step),
+    });
+  } finally {
+    await trainer.release();
+  }
+}

@@ -1,0 +1,102 @@
+// Phase 1: the autoencoder, trained on random crops (with flips) of a pool of corpus images
+// (normal, defect and mask images alike: the decoder must reproduce all three), then evaluated
+// on whole held-out images.
+
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { composeTraining } from '../../../autodiff/composer';
+import { readCheckpoint, writeFileAtomic } from '../../../autodiff/checkpoint';
+import { Adam } from '../../../autodiff/optim';
+import { deriveSeed } from '../../../corpus';
+import { Rng } from '../../../../shared/random';
+import { buildVaeTrainingGraph } from './graphs';
+import { corpusSample, cropToCHW } from './data';
+import { evaluateAutoencoder, type ReconstructionReport } from './evaluate';
+import { runLoop, type LoopResult } from './loop';
+import type { TrainLog } from './log';
+import { fingerprint, learningRate, type TrainPlan } from './plan';
+
+export interface PhaseContext {
+  plan: TrainPlan;
+  dir: string;
+  log: TrainLog;
+  shouldStop: () => boolean;
+  crashAfterStep?: number;
+}
+
+export const vaeCheckpointPath = (dir: string): string => path.join(dir, 'vae.ckpt');
+
+/** The crop pool: poolImages corpus images as RGB bytes, cached in the training folder. */
+export async function vaePool(plan: TrainPlan, dir: string): Promise<Uint8Array[]> {
+  const S = plan.model.imageSize;
+  const bytes = S * S * 3;
+  const file = path.join(dir, `vae-pool-${plan.seed}-${S}-${plan.vae.poolImages}.rgb`);
+  if (existsSync(file)) {
+    const data = readFileSync(file);
+    if (data.length === bytes * plan.vae.poolImages) return Array.from({ length: plan.vae.poolImages }, (_, i) => new Uint8Array(data.buffer, data.byteOffset + i * bytes, bytes));
+  }
+  const images = Array.from({ length: plan.vae.poolImages }, (_, i) => corpusSample(plan.seed, 'vae-pool', i, S).image);
+  const all = new Uint8Array(bytes * images.length);
+  images.forEach((img, i) => all.set(img, i * bytes));
+  await writeFileAtomic(file, all);
+  return images;
+}
+
+export interface VaePhaseResult extends LoopResult {
+  eval?: ReconstructionReport;
+}
+
+export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
+  const { plan, dir, log } = ctx;
+  const ckptPath = vaeCheckpointPath(dir);
+  const print = fingerprint(plan, 'vae');
+  if (existsSync(ckptPath)) {
+    const ckpt = await readCheckpoint(ckptPath);
+    if (ckpt.meta['done'] === true && ckpt.meta['fingerprint'] === print && (ckpt.meta['step'] as number) >= plan.vae.steps) {
+      return { step: ckpt.meta['step'] as number, done: true, cpuSeconds: ckpt.meta['cpuSeconds'] as number, resumedFrom: ckpt.meta['step'] as number };
+    }
+  }
+  const { batch, crop } = plan.vae;
+  const pool = await vaePool(plan, dir);
+  const graph = buildVaeTrainingGraph(plan.model, batch, crop);
+  const lr = learningRate(plan.vae);
+  const trainer = await composeTraining(graph.model, {
+    loss: graph.loss,
+    train: graph.params,
+    optimizer: new Adam({ lr }),
+    keepOutputs: graph.metrics,
+    clipGradNorm: 1,
+    session: { intraOpNumThreads: 1 },
+  });
+  try {
+    const S = plan.model.imageSize;
+    const result = await runLoop({
+      phase: 'vae',
+      trainer,
+      steps: plan.vae.steps,
+      checkpointPath: ckptPath,
+      fingerprint: print,
+      lrAt: lr,
+      metrics: graph.metrics,
+      log,
+      checkpointSeconds: plan.checkpointSeconds,
+      ...(plan.checkpointSteps !== undefined ? { checkpointSteps: plan.checkpointSteps } : {}),
+      shouldStop: ctx.shouldStop,
+      ...(ctx.crashAfterStep !== undefined ? { crashAfterStep: ctx.crashAfterStep } : {}),
+      batchAt: (step) => {
+        const rng = new Rng(deriveSeed(plan.seed, 'vae-batch', step));
+        const data = new Float32Array(batch * 3 * crop * crop);
+        for (let b = 0; b < batch; b++) cropToCHW(pool[rng.int(pool.length)]!, S, crop, rng, data, b * 3 * crop * crop);
+        return { image: { dtype: 'float32', dims: [batch, 3, crop, crop], data } };
+      },
+    });
+    if (!result.done) return result;
+    const report = await evaluateAutoencoder(plan.model, trainer.params, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: ckptPath });
+    log.append({ phase: 'vae', event: 'eval', ...report });
+    // the evaluation goes into the final checkpoint, where the export reads it
+    await trainer.save(ckptPath, { fingerprint: print, phase: 'vae', step: result.step, done: true, cpuSeconds: result.cpuSeconds, eval: report });
+    return { ...result, eval: report };
+  } finally {
+    await trainer.release();
+  }
+}
