@@ -67,109 +67,184 @@ export class CancelledError extends Error {
 }
 
 export async function generateBlended(model: DiffusionModel, request: BlendedRequest, options: BlendedOptions = {}): Promise<BlendedResult> {
-  const facts = model.facts;
-  const { normal, mask } = request;
-  if (normal.width !== facts.imageSize.width || normal.height !== facts.imageSize.height) {
-    throw new RangeError(`normal image is ${normal.width}x${normal.height}; model '${facts.name}' works at ${facts.imageSize.width}x${facts.imageSize.height}`);
-  }
-  if (mask.length !== normal.width * normal.height) throw new RangeError(`mask has ${mask.length} pixels, image ${normal.width * normal.height}`);
-  const strength = request.strength ?? 1;
-  if (!(strength > 0 && strength <= 1)) throw new RangeError(`strength must be in (0, 1], got ${strength}`);
-  const aar = request.aar ?? DEFAULT_AAR;
-  const paste = request.pasteBack ?? DEFAULT_PASTE_BACK;
-  const guidance = request.guidanceScale ?? 1;
-  const useCfg = facts.hasUnconditional && guidance !== 1;
+  const [result] = await generateBlendedBatch(model, [request], options);
+  return result!;
+}
 
-  const rng = new Rng(request.seed);
-  const scheduler = createScheduler(facts.schedule, request.sampler);
+/** Per-item state of a batch run: each item keeps its own seed stream, latents and masks. */
+interface ItemState {
+  request: BlendedRequest;
+  rng: Rng;
+  aar: AarSettings;
+  paste: PasteBackSettings;
+  y0: Float32Array;
+  latentMask: Float32Array;
+  cond: ContextPair;
+  uncond: ContextPair | undefined;
+  z: Float32Array;
+  x0Hat: Float32Array | undefined;
+}
+
+type ContextPair = { context: Float32Array; anomalyColumns: Float32Array };
+
+/**
+ * Several images in one UNet run per step. The items must share the sampler settings, strength
+ * and guidance scale (they step in lockstep); conditioning, masks, seeds and AAR differ per item.
+ * Each item draws from its own seeded Rng in the same order as a single run, so an item's result
+ * equals generating it alone wherever the model is batch-invariant (a test checks it on ORT CPU).
+ */
+export async function generateBlendedBatch(model: DiffusionModel, requests: BlendedRequest[], options: BlendedOptions = {}): Promise<BlendedResult[]> {
+  if (requests.length === 0) return [];
+  const facts = model.facts;
+  const first = requests[0]!;
+  const strength = first.strength ?? 1;
+  const guidance = first.guidanceScale ?? 1;
+  for (const [k, r] of requests.entries()) {
+    const { normal, mask } = r;
+    if (normal.width !== facts.imageSize.width || normal.height !== facts.imageSize.height) {
+      throw new RangeError(`item ${k}: normal image is ${normal.width}x${normal.height}; model '${facts.name}' works at ${facts.imageSize.width}x${facts.imageSize.height}`);
+    }
+    if (mask.length !== normal.width * normal.height) throw new RangeError(`item ${k}: mask has ${mask.length} pixels, image ${normal.width * normal.height}`);
+    if (JSON.stringify(r.sampler) !== JSON.stringify(first.sampler) || (r.strength ?? 1) !== strength || (r.guidanceScale ?? 1) !== guidance) {
+      throw new RangeError(`item ${k}: a batch must share sampler settings, strength and guidance scale`);
+    }
+  }
+  if (!(strength > 0 && strength <= 1)) throw new RangeError(`strength must be in (0, 1], got ${strength}`);
+  const useCfg = facts.hasUnconditional && guidance !== 1;
+  const n = requests.length;
+
+  const scheduler = createScheduler(facts.schedule, first.sampler);
   const steps = scheduler.timesteps.length;
   const latentPlane = facts.latentSize.width * facts.latentSize.height;
   const latentCount = facts.latentChannels * latentPlane;
+  const imageCount = 3 * facts.imageSize.width * facts.imageSize.height;
 
-  const y0 = await model.encode(imageToTensor(normal), 1);
-  const latentMask = maskToLatent(mask, normal, facts.latentSize, 'any');
-  const cond = await model.context(request.conditioning);
+  const images = new Float32Array(n * imageCount);
+  requests.forEach((r, k) => images.set(imageToTensor(r.normal), k * imageCount));
+  const y0All = await model.encode(images, n);
   const uncond = useCfg ? await model.context(null) : undefined;
-
   // the starting sample: pure noise (scaled to the sampler's space) or a partially noised y
   const startStep = Math.min(steps - 1, Math.round(steps * (1 - strength)));
-  let z: Float32Array;
-  if (startStep === 0) {
-    z = rng.normals(latentCount, scheduler.initNoiseSigma);
-  } else {
-    z = scheduler.noiseTo(y0, rng.normals(latentCount), startStep);
+  const items: ItemState[] = [];
+  for (const [k, r] of requests.entries()) {
+    const rng = new Rng(r.seed);
+    const y0 = y0All.slice(k * latentCount, (k + 1) * latentCount);
+    const z = startStep === 0 ? rng.normals(latentCount, scheduler.initNoiseSigma) : scheduler.noiseTo(y0, rng.normals(latentCount), startStep);
+    items.push({
+      request: r,
+      rng,
+      aar: r.aar ?? DEFAULT_AAR,
+      paste: r.pasteBack ?? DEFAULT_PASTE_BACK,
+      y0,
+      latentMask: maskToLatent(r.mask, r.normal, facts.latentSize, 'any'),
+      cond: await model.context(r.conditioning),
+      uncond,
+      z,
+      x0Hat: undefined,
+    });
   }
 
-  let x0Hat: Float32Array | undefined;
   for (let i = startStep; i < steps; i++) {
     if (options.signal?.aborted) throw new CancelledError();
     const t = scheduler.timesteps[i]!;
     // AAR uses the previous step's x0 estimate (the current one needs this step's attention);
     // the first step runs unweighted.
-    let weights: Float32Array | undefined;
-    if (aar.enabled && x0Hat) {
-      const region = dilateGrid(latentMask, facts.latentSize, aarDilationAt(i, steps, aar.dilationRadius));
-      weights = aarWeights(y0, x0Hat, region, aar.clamp);
+    const weights = items.map((it) => {
+      if (!it.aar.enabled || !it.x0Hat) return undefined;
+      const region = dilateGrid(it.latentMask, facts.latentSize, aarDilationAt(i, steps, it.aar.dilationRadius));
+      return aarWeights(it.y0, it.x0Hat, region, it.aar.clamp);
+    });
+    const eps = await predict(
+      model,
+      items.map((it) => scheduler.scaleModelInput(it.z, i)),
+      t,
+      items,
+      guidance,
+      weights,
+      latentPlane,
+    );
+    for (const [k, it] of items.entries()) {
+      it.x0Hat = scheduler.predictOriginal(i, eps[k]!, it.z);
+      const denoised = scheduler.step(i, eps[k]!, it.z, it.rng).prevSample;
+      const background = scheduler.noiseTo(it.y0, it.rng.normals(latentCount), i + 1);
+      it.z = blendLatents(denoised, background, it.latentMask);
     }
-    const input = scheduler.scaleModelInput(z, i);
-    const eps = await predict(model, input, t, cond, uncond, guidance, weights, latentPlane);
-    x0Hat = scheduler.predictOriginal(i, eps, z);
-    const denoised = scheduler.step(i, eps, z, rng).prevSample;
-    const background = scheduler.noiseTo(y0, rng.normals(latentCount), i + 1);
-    z = blendLatents(denoised, background, latentMask);
 
     const wantPreview = (options.previewEvery ?? 0) > 0 && (i + 1 - startStep) % options.previewEvery! === 0 && i + 1 < steps;
-    const preview = wantPreview ? tensorToImage(await model.decode(blendLatents(x0Hat, y0, latentMask), 1), normal.width, normal.height) : undefined;
+    // previews show the first item (the one a single-image caller asked for)
+    const preview = wantPreview
+      ? tensorToImage(await model.decode(blendLatents(items[0]!.x0Hat!, items[0]!.y0, items[0]!.latentMask), 1), first.normal.width, first.normal.height)
+      : undefined;
     options.onStep?.({ step: i + 1 - startStep, total: steps - startStep, ...(preview ? { preview } : {}) });
   }
 
-  const decoded = tensorToImage(await model.decode(z, 1), normal.width, normal.height);
-  const image: RgbImage = { ...decoded, data: pasteBack(normal.data, decoded.data, mask, normal, paste) };
-  const exactMask = Uint8Array.from(mask, (v) => (v > 0 ? 255 : 0));
-  return {
-    image,
-    mask: exactMask,
-    settings: { seed: request.seed, sampler: request.sampler, strength, guidanceScale: guidance, aar, pasteBack: paste, modelHash: facts.contentHash, startStep },
-  };
+  const latents = new Float32Array(n * latentCount);
+  items.forEach((it, k) => latents.set(it.z, k * latentCount));
+  const decodedAll = await model.decode(latents, n);
+  return items.map((it, k) => {
+    const r = it.request;
+    const decoded = tensorToImage(decodedAll.slice(k * imageCount, (k + 1) * imageCount), r.normal.width, r.normal.height);
+    const image: RgbImage = { ...decoded, data: pasteBack(r.normal.data, decoded.data, r.mask, r.normal, it.paste) };
+    return {
+      image,
+      mask: Uint8Array.from(r.mask, (v) => (v > 0 ? 255 : 0)),
+      settings: { seed: r.seed, sampler: r.sampler, strength, guidanceScale: guidance, aar: it.aar, pasteBack: it.paste, modelHash: facts.contentHash, startStep },
+    };
+  });
 }
 
-/** One UNet evaluation, with classifier-free guidance batched as [uncond, cond] when used. */
+/**
+ * One UNet evaluation for the whole batch, with classifier-free guidance batched as
+ * [uncond x n, cond x n] when used. Items without AAR weights get weights of exactly 1, which
+ * leaves their attention bit-identical to an unweighted run.
+ */
 async function predict(
   model: DiffusionModel,
-  input: Float32Array,
+  inputs: Float32Array[],
   t: number,
-  cond: { context: Float32Array; anomalyColumns: Float32Array },
-  uncond: { context: Float32Array; anomalyColumns: Float32Array } | undefined,
+  items: ItemState[],
   guidance: number,
-  weights: Float32Array | undefined,
+  weights: (Float32Array | undefined)[],
   latentPlane: number,
-): Promise<Float32Array> {
-  if (!uncond) {
-    return model.predictNoise({
-      latents: input,
-      batch: 1,
-      timesteps: [t],
-      context: cond.context,
-      ...(weights ? { attentionWeights: weights, attentionColumns: cond.anomalyColumns } : {}),
-    });
+): Promise<Float32Array[]> {
+  const n = inputs.length;
+  const size = inputs[0]!.length;
+  const contextSize = items[0]!.cond.context.length;
+  const columnsSize = items[0]!.cond.anomalyColumns.length;
+  const halves = items[0]!.uncond ? 2 : 1;
+  const batch = n * halves;
+  const latents = new Float32Array(batch * size);
+  const context = new Float32Array(batch * contextSize);
+  const anyWeights = weights.some((w) => w !== undefined);
+  const w = anyWeights ? new Float32Array(batch * latentPlane).fill(1) : undefined;
+  const cols = anyWeights ? new Float32Array(batch * columnsSize) : undefined;
+  for (let h = 0; h < halves; h++) {
+    const conditional = h === halves - 1;
+    for (let k = 0; k < n; k++) {
+      const slot = h * n + k;
+      latents.set(inputs[k]!, slot * size);
+      const ctx = conditional ? items[k]!.cond : items[k]!.uncond!;
+      context.set(ctx.context, slot * contextSize);
+      // only the conditional half has anomaly tokens to re-weight
+      if (conditional && weights[k]) {
+        w!.set(weights[k]!, slot * latentPlane);
+        cols!.set(items[k]!.cond.anomalyColumns, slot * columnsSize);
+      }
+    }
   }
-  const both = new Float32Array(input.length * 2);
-  both.set(input, 0);
-  both.set(input, input.length);
-  const context = new Float32Array(cond.context.length * 2);
-  context.set(uncond.context, 0);
-  context.set(cond.context, cond.context.length);
-  let attention: { attentionWeights: Float32Array; attentionColumns: Float32Array } | undefined;
-  if (weights) {
-    const w = new Float32Array(latentPlane * 2).fill(1);
-    w.set(weights, latentPlane); // the unconditional half has no anomaly tokens to re-weight
-    const cols = new Float32Array(cond.anomalyColumns.length * 2);
-    cols.set(cond.anomalyColumns, cond.anomalyColumns.length);
-    attention = { attentionWeights: w, attentionColumns: cols };
-  }
-  const out = await model.predictNoise({ latents: both, batch: 2, timesteps: [t, t], context, ...(attention ?? {}) });
-  const n = input.length;
-  const guided = new Float32Array(n);
-  for (let k = 0; k < n; k++) guided[k] = out[k]! + guidance * (out[n + k]! - out[k]!);
-  return guided;
+  const out = await model.predictNoise({
+    latents,
+    batch,
+    timesteps: new Array<number>(batch).fill(t),
+    context,
+    ...(w && cols ? { attentionWeights: w, attentionColumns: cols } : {}),
+  });
+  return inputs.map((_, k) => {
+    if (halves === 1) return out.slice(k * size, (k + 1) * size);
+    const u = k * size;
+    const c = (n + k) * size;
+    const guided = new Float32Array(size);
+    for (let j = 0; j < size; j++) guided[j] = out[u + j]! + guidance * (out[c + j]! - out[u + j]!);
+    return guided;
+  });
 }
