@@ -99,3 +99,39 @@ export function findResumeCheckpoint(project: Project, jobKind: string, key: str
   }
   return undefined;
 }
+
+export interface ResumeRequest {
+  /** an explicit checkpoint blob to continue from */
+  resumeFrom?: string | undefined;
+  /** continue the newest unfinished run of the same configuration, if any */
+  resume?: boolean | undefined;
+  jobId?: number | null | undefined;
+}
+
+/**
+ * Where a learning run starts: step 0, or the step and loss curve of the checkpoint it resumes
+ * (restored into the trainer). A checkpoint of another configuration is refused.
+ */
+export function resumeLearning(
+  project: Project,
+  trainer: { restore(ckpt: Checkpoint, source: string): void },
+  req: ResumeRequest,
+  run: { jobKind: string; key: string; label: string; what: string; recordOnJob: boolean },
+  log: (level: 'info' | 'warn', message: string) => void,
+): { step: number; lossCurve: number[] } {
+  const resume = req.resumeFrom
+    ? { hash: req.resumeFrom, ckpt: readCheckpointBlob(project, req.resumeFrom) }
+    : req.resume
+      ? findResumeCheckpoint(project, run.jobKind, run.key, req.jobId ?? null)
+      : undefined;
+  if (req.resume && !resume) log('info', `${run.label}: no unfinished run with these settings to resume; starting at step 0`);
+  if (!resume) return { step: 0, lossCurve: [] };
+  if (resume.ckpt.meta['configKey'] !== run.key) {
+    throw new UserError('CHECKPOINT_MISMATCH', `checkpoint blob ${resume.hash}: written by a run with other settings, training images or model; start a new training instead`);
+  }
+  trainer.restore(resume.ckpt, `checkpoint blob ${resume.hash}`);
+  const state = { step: Number(resume.ckpt.meta['step']), lossCurve: (resume.ckpt.meta['lossCurve'] as number[]) ?? [] };
+  log('info', `${run.label}: resuming ${run.what}at step ${state.step} from checkpoint ${resume.hash.slice(0, 12)}`);
+  if (run.recordOnJob && req.jobId != null) storeCheckpoint(project, resume.ckpt, req.jobId);
+  return state;
+}

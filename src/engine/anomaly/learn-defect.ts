@@ -30,7 +30,7 @@ import { createEncoderRunner } from './encoder-session';
 import { decodeEmbedding, encodeEmbedding } from './embedding-file';
 import { buildInversionGraph } from './inversion-graph';
 import { runInversionLoop, type CachedExample, type LoopState } from './inversion-loop';
-import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, findResumeCheckpoint, openLearningModel, readCheckpointBlob, storeCheckpoint } from './learn-common';
+import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, openLearningModel, resumeLearning, storeCheckpoint } from './learn-common';
 import { findDefectType, loadNormalImage, loadTrainingPairs } from './training-set';
 
 export const LEARN_DEFECT_JOB = 'learn-defect';
@@ -197,22 +197,7 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
     const runner = await createEncoderRunner(encoder, [...graph.encoderWeights.values()], facts.imageSize);
     try {
       // ---- resume ----
-      let state: LoopState = { step: 0, lossCurve: [] };
-      const resume = req.resumeFrom
-        ? { hash: req.resumeFrom, ckpt: readCheckpointBlob(project, req.resumeFrom) }
-        : req.resume
-          ? findResumeCheckpoint(project, LEARN_DEFECT_JOB, key, req.jobId ?? null)
-          : undefined;
-      if (req.resume && !resume) log('info', `${type.label}: no unfinished run with these settings to resume; starting at step 0`);
-      if (resume) {
-        if (resume.ckpt.meta['configKey'] !== key) {
-          throw new UserError('CHECKPOINT_MISMATCH', `checkpoint blob ${resume.hash}: written by a run with other settings, training images or model; start a new training instead`);
-        }
-        trainer.restore(resume.ckpt, `checkpoint blob ${resume.hash}`);
-        state = { step: Number(resume.ckpt.meta['step']), lossCurve: (resume.ckpt.meta['lossCurve'] as number[]) ?? [] };
-        log('info', `${type.label}: resuming at step ${state.step} from checkpoint ${resume.hash.slice(0, 12)}`);
-        if (req.jobId != null) storeCheckpoint(project, resume.ckpt, req.jobId);
-      }
+      const state: LoopState = resumeLearning(project, trainer, req, { jobKind: LEARN_DEFECT_JOB, key, label: type.label, what: '', recordOnJob: true }, log);
 
       // ---- latent cache: K augmented variants per pair, encoded once ----
       req.onProgress?.({ step: state.step, total: settings.steps, message: `encoding ${pairs.length * settings.variants} augmented training images` });

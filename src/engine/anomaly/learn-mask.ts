@@ -17,7 +17,7 @@ import { augmentPair, type AugmentSettings } from './augment';
 import { decodeEmbedding, encodeEmbedding, type AnomalyEmbedding } from './embedding-file';
 import { buildInversionGraph } from './inversion-graph';
 import { runInversionLoop, type LoopState } from './inversion-loop';
-import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, findResumeCheckpoint, openLearningModel, readCheckpointBlob, storeCheckpoint } from './learn-common';
+import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, openLearningModel, resumeLearning, storeCheckpoint } from './learn-common';
 import type { LearnProgress } from './learn-defect';
 import { maskAsImage, maskLayout, maskSegments } from './mask-context';
 import { findDefectType, loadTrainingPairs } from './training-set';
@@ -108,19 +108,7 @@ export async function learnMask(req: LearnMaskRequest): Promise<LearnMaskResult>
     const key = configKey(config);
     const trainer = await composeTraining(graph.model, { loss: 'loss', train: ['e_m'], optimizer: new Adam({ lr: settings.lr, weightDecay: 0 }), initial: { e_m: init } });
     try {
-      let state: LoopState = { step: 0, lossCurve: [] };
-      const resume = req.resumeFrom
-        ? { hash: req.resumeFrom, ckpt: readCheckpointBlob(project, req.resumeFrom) }
-        : req.resume
-          ? findResumeCheckpoint(project, LEARN_MASK_JOB, key, req.jobId ?? null)
-          : undefined;
-      if (req.resume && !resume) log('info', `${type.label}: no unfinished run with these settings to resume; starting at step 0`);
-      if (resume) {
-        if (resume.ckpt.meta['configKey'] !== key) throw new UserError('CHECKPOINT_MISMATCH', `checkpoint blob ${resume.hash}: written by a run with other settings; start a new training instead`);
-        trainer.restore(resume.ckpt, `checkpoint blob ${resume.hash}`);
-        state = { step: Number(resume.ckpt.meta['step']), lossCurve: (resume.ckpt.meta['lossCurve'] as number[]) ?? [] };
-        log('info', `${type.label}: resuming mask learning at step ${state.step}`);
-      }
+      const state: LoopState = resumeLearning(project, trainer, req, { jobKind: LEARN_MASK_JOB, key, label: type.label, what: 'mask learning ', recordOnJob: false }, log);
       const rng = new Rng(settings.seed ^ 0x1b873593);
       const images = pairs.flatMap((p) =>
         Array.from({ length: settings.variants }, () => {
