@@ -14,6 +14,8 @@ export interface TokenizerFiles {
   merges: string;
 }
 
+const UTF8 = new TextEncoder();
+
 const PATTERN = /<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+/gu;
 
 /** GPT-2's reversible map from bytes to printable unicode characters. */
@@ -103,7 +105,7 @@ export class ClipTokenizer {
         ids.push(piece === '<|startoftext|>' ? this.startId : this.endId);
         continue;
       }
-      const mapped = Array.from(new TextEncoder().encode(piece), (b) => this.byteMap[b]!).join('');
+      const mapped = Array.from(UTF8.encode(piece), (b) => this.byteMap[b]!).join('');
       for (const symbol of this.bpe(mapped)) {
         const id = this.files.vocab[symbol];
         if (id === undefined) throw new Error(`${this.source}/vocab.json has no entry for BPE symbol '${symbol}' (from '${piece}')`);

@@ -350,7 +350,10 @@ function decodeTensorData(t: DecodedMessage, dtype: DType, count: number, where:
   };
   const values = all(t, fieldFor[dtype]);
   if (values.length !== count) throw new OnnxDecodeError(where, `${fieldFor[dtype]} holds ${values.length} values, dims need ${count}`);
-  if (dtype === 'string') return values.map((v) => new TextDecoder().decode(v as Uint8Array));
+  if (dtype === 'string') {
+    const utf8 = new TextDecoder();
+    return values.map((v) => utf8.decode(v as Uint8Array));
+  }
   const data = allocateData(dtype, count);
   if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < count; i++) data[i] = BigInt(values[i] as bigint | number);
