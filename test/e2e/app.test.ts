@@ -9,23 +9,11 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { ensureRendererBuilt, rendererOutDir } from './build-renderer';
 import { writeTinyMvtec, type TinyDataset } from './dataset';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './chromium';
 import { startHarnessServer, type HarnessServer } from './server';
 
-const CHROMIUM = process.env['DEFECTFORGE_CHROMIUM'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set DEFECTFORGE_CHROMIUM to run the browser tests`;
+const skip = CHROMIUM_SKIP;
 
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
 
 // A same-origin script (allowed by script-src 'self') that tries eval from page code, where the
 // CSP applies; code evaluated through DevTools (page.evaluate) is exempt from the eval check.

@@ -3,7 +3,7 @@
 // and pictures, and makes no request beyond the file itself and its data: URIs.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -13,11 +13,9 @@ import { reportHtml } from '../../src/engine/eval/report/html';
 import { EVAL_DEFAULTS, runEvaluation } from '../../src/engine/eval/run';
 import { importDataset } from '../../src/main/import';
 import { createProject } from '../../src/main/store/project';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './chromium';
 
-const CHROMIUM = process.env['DEFECTFORGE_CHROMIUM'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set DEFECTFORGE_CHROMIUM to run the browser tests`;
+const skip = CHROMIUM_SKIP;
 
 describe('report.html in Chromium', { skip }, () => {
   let tmp: string;
@@ -40,7 +38,7 @@ describe('report.html in Chromium', { skip }, () => {
     } finally {
       project.close();
     }
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   });
 
   after(async () => {

@@ -11,13 +11,10 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { makeSynthesisFixture, type SynthesisFixture } from '../engine/synthesis/fixture';
 import { ensureRendererBuilt, repoRoot, rendererOutDir } from './build-renderer';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, until as pollUntil } from './chromium';
 import { startHarnessServer, type HarnessServer } from './server';
 
-const CHROMIUM = process.env['DEFECTFORGE_CHROMIUM'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set DEFECTFORGE_CHROMIUM to run the browser tests`;
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = CHROMIUM_SKIP;
 const SHOTS_DIR = join(repoRoot, '.tmp', 'e2e-screenshots');
 const DOCS_SHOTS_DIR = join(repoRoot, 'docs', 'screenshots');
 const REFRESH_DOCS_SHOTS = process.env['DEFECTFORGE_DOCS_SHOTS'] === '1';
@@ -35,14 +32,7 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
     if (REFRESH_DOCS_SHOTS) await page.screenshot({ path: join(DOCS_SHOTS_DIR, `${name}.png`), fullPage: true });
   }
 
-  /** Polls from Node (page-side string functions would need eval, which the CSP forbids). */
-  async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
+  const until = (what: string, condition: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> => pollUntil(what, condition, timeoutMs, 50);
 
   before(async () => {
     mkdirSync(SHOTS_DIR, { recursive: true });

@@ -12,14 +12,11 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import sharp from 'sharp';
 import { draftPath } from '../../src/main/api/mask-drafts';
 import { ensureRendererBuilt, repoRoot, rendererOutDir } from './build-renderer';
+import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, until as pollUntil } from './chromium';
 import { startHarnessServer, type HarnessServer } from './server';
 import { writeWorkstationDataset, type WorkstationDataset } from './workstation-dataset';
 
-const CHROMIUM = process.env['DEFECTFORGE_CHROMIUM'] ?? '/usr/bin/chromium';
-const skip = existsSync(CHROMIUM)
-  ? false
-  : `Chromium not found at ${CHROMIUM}: install it (apt-get install chromium) or set DEFECTFORGE_CHROMIUM to run the browser tests`;
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
+const skip = CHROMIUM_SKIP;
 
 const SHOTS_DIR = join(repoRoot, '.tmp', 'e2e-screenshots');
 const DOCS_SHOTS_DIR = join(repoRoot, 'docs', 'screenshots');
@@ -63,14 +60,7 @@ describe('the workstation in Chromium', { skip }, () => {
     };
   }
 
-  /** Polls a condition from Node (page-side string functions would need eval, which the CSP forbids). */
-  async function until(what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-    const end = Date.now() + timeoutMs;
-    while (!(await condition())) {
-      if (Date.now() > end) throw new Error(`timed out waiting until ${what}`);
-      await new Promise((r) => setTimeout(r, 25));
-    }
-  }
+  const until = (what: string, condition: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> => pollUntil(what, condition, timeoutMs, 25);
 
   const ws = (attribute: string) => page.getByTestId('workspace').getAttribute(attribute);
   const untilWs = (attribute: string, test: (value: string | null) => boolean) => until(`workspace ${attribute}`, async () => test(await ws(attribute)));
