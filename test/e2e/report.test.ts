@@ -1,6 +1,8 @@
 // The evaluation report in Chromium: report.html of a tiny run, opened from a file:// path with
 // spaces and non-ASCII characters, shows one metrics row per (defect type, generator), its charts
-// and pictures, and makes no request beyond the file itself and its data: URIs.
+// and pictures, and makes no request beyond the file itself and its data: URIs. All four
+// generators run, 'diffusion' on the embedded default model (resources/models/tiny-ldm) with a
+// few learning steps per defect type, so the report is the one the product makes.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { writeMvtecCorpus } from '../../src/engine/corpus';
 import { reportHtml } from '../../src/engine/eval/report/html';
 import { EVAL_DEFAULTS, runEvaluation } from '../../src/engine/eval/run';
 import { importDataset } from '../../src/main/import';
+import { defaultModelDir } from '../../src/cli/commands/augment';
 import { createProject } from '../../src/main/store/project';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './chromium';
 
@@ -22,7 +25,7 @@ describe('report.html in Chromium', { skip }, () => {
   let browser: Browser;
   let reportFile: string;
   let types: string[];
-  const generators = ['none', 'cutpaste', 'perlin'];
+  const generators = ['none', 'cutpaste', 'perlin', 'diffusion'];
 
   before(async () => {
     tmp = mkdtempSync(join(tmpdir(), 'df report 보고서 '));
@@ -30,7 +33,12 @@ describe('report.html in Chromium', { skip }, () => {
     const project = createProject(join(tmp, 'projekt ä'));
     try {
       await importDataset(project, join(tmp, 'data'), { layout: 'mvtec' });
-      const result = await runEvaluation(project, { ...EVAL_DEFAULTS, generators: generators.join(','), steps: 1, pairsPerType: 2, pixels: 32 * 32, seed: 1, classifierSteps: 3 }, { appVersion: 'test' });
+      project.db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify({ learning: { defect: { steps: 3, variants: 1, previewEvery: 0 }, mask: { steps: 3 } } }));
+      const result = await runEvaluation(
+        project,
+        { ...EVAL_DEFAULTS, generators: generators.join(','), steps: 1, pairsPerType: 2, pixels: 32 * 32, seed: 1, classifierSteps: 3, model: defaultModelDir() },
+        { appVersion: 'test' },
+      );
       types = [...result.data.defectTypes];
       reportFile = join(tmp, 'rapport été', 'report.html');
       mkdirSync(join(tmp, 'rapport été'));
