@@ -11,10 +11,16 @@
 // batch (Unsqueeze + Expand); the spatial encoder's weights are initializers that the composer
 // turns into trained inputs. abar_t is computed on the host from t, so the graph needs no
 // Gather on the schedule.
+//
+// What is model-specific is only how the frozen network(s) turn (z_t, t, context rows) into eps:
+// a `ConditionedEps` stage. The built-in package's UNet reads the context rows directly
+// (`builtinEps`); an SD 1.x folder runs them as inputs_embeds through its frozen text encoder
+// first (anomaly/sd1-learning.ts). Everything else (forward process, context assembly, E, loss)
+// is this one graph for every model.
 
 import { GraphBuilder } from '../onnx/builder';
 import { embedGraph } from '../onnx/compose';
-import { defaultOpset, type Model } from '../onnx/ir';
+import { defaultOpset, isDefaultDomain, type Model, type OpsetImport } from '../onnx/ir';
 import { specialiseShapes } from '../onnx/passes/specialise-shapes';
 import type { PredictionType } from '../diffusion/schedule';
 import { encoderWeightNames } from './encoder-weights';
@@ -25,9 +31,34 @@ export type ContextSegment =
   | { kind: 'trained'; input: string; tokens: number }
   | { kind: 'encoder'; tokens: number };
 
+/** The values a ConditionedEps stage reads, as names in the training graph. */
+export interface EpsInputs {
+  /** z_t [B, C, h, w] */
+  sample: string;
+  /** t as float32 [B] */
+  timestep: string;
+  /** the assembled context rows [B, L, tokenWidth] (fixed rows, trained tokens, E(mask)) */
+  tokens: string;
+  batch: number;
+  /** L */
+  tokenCount: number;
+  tokenWidth: number;
+  latent: { channels: number; width: number; height: number };
+}
+
+/** How a model turns (z_t, t, context rows) into eps (or v) inside the training graph; its weights stay frozen initializers. */
+export interface ConditionedEps {
+  /** the opset imports of the training graph (the frozen networks') */
+  opsetImports: OpsetImport[];
+  /** appends the frozen network(s) to the builder; returns the prediction [B, C, h, w] */
+  build(b: GraphBuilder, inputs: EpsInputs): string;
+}
+
 export interface InversionGraphSpec {
-  /** the package's UNet graph (batch symbolic; inputs sample, timestep, context, aar_weight, aar_columns; output eps) */
-  unet: Model;
+  /** the package's UNet graph (batch symbolic; inputs sample, timestep, context, aar_weight, aar_columns; output eps); shorthand for eps: builtinEps(unet) */
+  unet?: Model;
+  /** the model-specific stage (required unless `unet` is given) */
+  eps?: ConditionedEps;
   /** the spatial encoder graph (input mask [B,1,H,W] in [-1,1]; output tokens [B,n,W]), float32 weights */
   encoder?: Model;
   batch: number;
@@ -53,15 +84,36 @@ export interface InversionGraph {
 export const ENCODER_PREFIX = 'E/';
 const UNET_PREFIX = 'unet/';
 
+/** The built-in package's stage: its UNet reads the context rows directly, AAR switched off. */
+export function builtinEps(unetModel: Model): ConditionedEps {
+  return {
+    opsetImports: unetModel.opsetImports.map((o) => ({ ...o })),
+    build(b, { sample, timestep, tokens, batch: B, tokenCount: L, tokenWidth: W, latent }) {
+      const { channels: C, width: w, height: h } = latent;
+      const unetShapes: Record<string, number[]> = { sample: [B, C, h, w], timestep: [B], context: [B, L, W], aar_weight: [B, h * w], aar_columns: [B, L] };
+      const unetInputs = new Set(unetModel.graph.inputs.map((i) => i.name));
+      const unet = specialiseShapes(unetModel, Object.fromEntries(Object.entries(unetShapes).filter(([k]) => unetInputs.has(k))));
+      const bindings: Record<string, string> = { sample, timestep, context: tokens };
+      // AAR off: weight 1 everywhere, no column selected (factor 1 in every layer)
+      if (unetInputs.has('aar_weight')) bindings['aar_weight'] = b.constant(new Float32Array(B * h * w).fill(1), [B, h * w], 'float32', 'aar_weight_ones');
+      if (unetInputs.has('aar_columns')) bindings['aar_columns'] = b.constant(new Float32Array(B * L), [B, L], 'float32', 'aar_columns_none');
+      const unetOut = embedGraph(b, unet, { prefix: UNET_PREFIX, bind: Object.fromEntries(Object.entries(bindings).filter(([k]) => unetInputs.has(k))) });
+      return unetOut['eps'] ?? Object.values(unetOut)[0]!;
+    },
+  };
+}
+
 export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
   const { batch: B, tokenWidth: W } = spec;
   const { channels: C, width: w, height: h } = spec.latent;
   const L = spec.segments.reduce((n, s) => n + (s.kind === 'fixed' ? s.rows.length / W : s.tokens), 0);
-  const opset = defaultOpset(spec.unet);
+  const stage = spec.eps ?? (spec.unet ? builtinEps(spec.unet) : undefined);
+  if (!stage) throw new Error('buildInversionGraph: give the model stage (eps) or the package UNet (unet)');
+  const opset = stage.opsetImports.find((o) => isDefaultDomain(o.domain))?.version;
   if (spec.encoder && defaultOpset(spec.encoder) !== opset) {
     throw new Error(`spatial encoder uses opset ${defaultOpset(spec.encoder)}, the UNet ${opset}; they cannot share one training graph`);
   }
-  const b = new GraphBuilder('masked_textual_inversion', { opsetImports: spec.unet.opsetImports.map((o) => ({ ...o })) });
+  const b = new GraphBuilder('masked_textual_inversion', { opsetImports: stage.opsetImports.map((o) => ({ ...o })) });
   const latentShape = [B, C, h, w];
   const z0 = b.input('z0', 'float32', latentShape);
   const noise = b.input('noise', 'float32', latentShape);
@@ -106,17 +158,9 @@ export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
   }
   const context = parts.length === 1 ? parts[0]! : b.op('Concat', parts, { axis: 1 });
 
-  // ---- forward process and the frozen UNet ----
+  // ---- forward process and the frozen network(s) ----
   const zt = b.op('Add', [b.op('Mul', [sqrtAbar, z0]), b.op('Mul', [sqrtOneMinus, noise])]);
-  const unetShapes: Record<string, number[]> = { sample: latentShape, timestep: [B], context: [B, L, W], aar_weight: [B, h * w], aar_columns: [B, L] };
-  const unetInputs = new Set(spec.unet.graph.inputs.map((i) => i.name));
-  const unet = specialiseShapes(spec.unet, Object.fromEntries(Object.entries(unetShapes).filter(([k]) => unetInputs.has(k))));
-  const bindings: Record<string, string> = { sample: zt, timestep, context };
-  // AAR off: weight 1 everywhere, no column selected (factor 1 in every layer)
-  if (unetInputs.has('aar_weight')) bindings['aar_weight'] = b.constant(new Float32Array(B * h * w).fill(1), [B, h * w], 'float32', 'aar_weight_ones');
-  if (unetInputs.has('aar_columns')) bindings['aar_columns'] = b.constant(new Float32Array(B * L), [B, L], 'float32', 'aar_columns_none');
-  const unetOut = embedGraph(b, unet, { prefix: UNET_PREFIX, bind: Object.fromEntries(Object.entries(bindings).filter(([k]) => unetInputs.has(k))) });
-  const epsHat = unetOut['eps'] ?? Object.values(unetOut)[0]!;
+  const epsHat = stage.build(b, { sample: zt, timestep, tokens: context, batch: B, tokenCount: L, tokenWidth: W, latent: spec.latent });
 
   // ---- loss ----
   const target = spec.predictionType === 'epsilon' ? noise : b.op('Sub', [b.op('Mul', [sqrtAbar, noise]), b.op('Mul', [sqrtOneMinus, z0])]);

@@ -29,6 +29,8 @@ export interface LoopSettings {
   batch: number;
   seed: number;
   checkpointEvery: number;
+  /** every item of a batch shares one timestep (models whose UNet takes a scalar timestep) */
+  sharedTimestep?: boolean;
 }
 
 export interface LoopShapes {
@@ -59,7 +61,7 @@ export function stepRng(seed: number, step: number): Rng {
 const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
 
 /** The feeds of one step: examples, timesteps and noise drawn from the step's Rng. */
-export function drawBatch(examples: readonly CachedExample[], schedule: ScheduleConfig, abar: Float64Array, shapes: LoopShapes, batch: number, rng: Rng): Record<string, HostTensor> {
+export function drawBatch(examples: readonly CachedExample[], schedule: ScheduleConfig, abar: Float64Array, shapes: LoopShapes, batch: number, rng: Rng, sharedTimestep = false): Record<string, HostTensor> {
   const { channels: C, width: w, height: h } = shapes.latent;
   const per = C * w * h;
   const z0 = new Float32Array(batch * per);
@@ -72,9 +74,11 @@ export function drawBatch(examples: readonly CachedExample[], schedule: Schedule
   const plane = shapes.image.width * shapes.image.height;
   const lossMask = masked ? new Float32Array(batch * w * h) : undefined;
   const encoderMask = hasEncoder ? new Float32Array(batch * plane) : undefined;
+  let firstT = 0;
   for (let k = 0; k < batch; k++) {
     const ex = examples[rng.int(examples.length)]!;
-    const t = rng.int(schedule.numTrainTimesteps);
+    const t = sharedTimestep && k > 0 ? firstT : rng.int(schedule.numTrainTimesteps);
+    if (k === 0) firstT = t;
     z0.set(ex.z0, k * per);
     noise.set(rng.normals(per), k * per);
     sa[k] = Math.sqrt(abar[t]!);
@@ -121,7 +125,7 @@ export async function runInversionLoop(
       await hooks.onCheckpoint?.(checkpoint());
       throw new CancelledError();
     }
-    const feeds = drawBatch(examples, schedule, abar, shapes, settings.batch, stepRng(settings.seed, step + 1));
+    const feeds = drawBatch(examples, schedule, abar, shapes, settings.batch, stepRng(settings.seed, step + 1), settings.sharedTimestep ?? false);
     const result = await trainer.step(feeds);
     if (!Number.isFinite(result.loss)) throw new Error(`training diverged at step ${step + 1}: the loss is ${result.loss}`);
     step += 1;

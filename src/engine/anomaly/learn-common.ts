@@ -1,5 +1,6 @@
-// Plumbing shared by defect learning and mask learning: opening the model (built-in packages;
-// SD 1.x folders are refused with a clear "not yet"), encoding augmented images into the latent
+// Plumbing shared by defect learning and mask learning: opening a built-in package for mask
+// learning (defect learning opens any model through ./defect-backend; mask learning on SD 1.x
+// folders is refused with a clear "not yet"), encoding augmented images into the latent
 // cache, and training checkpoints kept as project blobs and recorded on the job, so a stopped or
 // crashed job resumes from its last checkpoint.
 
@@ -12,6 +13,7 @@ import { imageToTensor, type RgbImage } from '../diffusion/image-tensor';
 import { loadBuiltinModel, type BuiltinModel, type LoadBuiltinOptions } from '../models/builtin/load';
 import { packagePath } from '../models/builtin/files';
 import { detectModelFolder } from '../models/load';
+import type { DiffusionModel } from '../models/types';
 import { loadModel as loadOnnx } from '../onnx/io';
 import type { Model } from '../onnx/ir';
 import { materialiseFloatWeights } from './encoder-weights';
@@ -31,7 +33,7 @@ export async function openLearningModel(dir: string, load: LoadBuiltinOptions = 
   if ((await detectModelFolder(root)) !== 'builtin') {
     throw new UserError(
       'MODEL_UNSUPPORTED',
-      `${root}: learning defects on Stable Diffusion 1.x folders is not supported yet (the text encoder + UNet training graph through inputs_embeds is planned); use a DefectForge model package`,
+      `${root}: learning masks on Stable Diffusion 1.x folders is not supported yet (defect learning is); use a DefectForge model package, or draw masks / take them from the real set`,
     );
   }
   const model = await loadBuiltinModel(root, load);
@@ -47,7 +49,7 @@ export async function openLearningModel(dir: string, load: LoadBuiltinOptions = 
 }
 
 /** Encodes RGB images (the model's size) to scaled latents, `chunk` at a time. */
-export async function encodeImages(model: BuiltinModel, images: readonly RgbImage[], chunk = 4, signal?: AbortSignal): Promise<Float32Array[]> {
+export async function encodeImages(model: DiffusionModel, images: readonly RgbImage[], chunk = 4, signal?: AbortSignal): Promise<Float32Array[]> {
   const { width, height } = model.facts.imageSize;
   const per = 3 * width * height;
   const out: Float32Array[] = [];

@@ -9,6 +9,10 @@
 // resume from the last checkpoint of an unfinished job, and at the end a versioned artifact (the
 // embedding file: e_a, E's weights, config, loss curve, model hash) in the project.
 //
+// The model-specific parts (which E, which context layout, which frozen networks between the
+// context rows and eps: a built-in package's UNet, or an SD 1.x folder's text encoder + UNet) come
+// from ./defect-backend; this file is the same for both.
+//
 // E is shared by the project's defect types: it starts from the newest anomaly embedding of the
 // project trained against the same model (any type), else from the model's own encoder; each
 // type's artifact keeps the E it was trained with, so its generations never change afterwards.
@@ -23,14 +27,13 @@ import { DEFAULT_AAR } from '../diffusion/aar';
 import { generateBlended } from '../diffusion/blended';
 import { maskToLatent } from '../diffusion/latent-mask';
 import { encodePng } from '../imaging';
-import type { BuiltinModel } from '../models/builtin/load';
-import { NULL_LABEL } from '../models/builtin/token-table';
+import type { Size2 } from '../models/types';
 import { augmentPair, DEFAULT_AUGMENT, resizeRgb, type AugmentSettings } from './augment';
+import { openDefectBackend } from './defect-backend';
 import { createEncoderRunner } from './encoder-session';
 import { decodeEmbedding, encodeEmbedding } from './embedding-file';
-import { buildInversionGraph } from './inversion-graph';
 import { runInversionLoop, type CachedExample, type LoopState } from './inversion-loop';
-import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, openLearningModel, resumeLearning, storeCheckpoint } from './learn-common';
+import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, resumeLearning, storeCheckpoint } from './learn-common';
 import { findDefectType, loadNormalImage, loadTrainingPairs } from './training-set';
 
 export const LEARN_DEFECT_JOB = 'learn-defect';
@@ -43,7 +46,7 @@ export interface LearnDefectSettings {
   /** augmented variants encoded per training pair (the latent cache) */
   variants: number;
   augment: AugmentSettings;
-  /** a family label of the model for the context's first slot ('<null>' when absent) */
+  /** a family label of the model for the context's first slot ('<null>' when absent); built-in packages only */
   family?: string;
   checkpointEvery: number;
   /** a preview image every N steps (0: none) */
@@ -89,6 +92,8 @@ export interface LearnDefectRequest {
   log?: (level: 'info' | 'warn', message: string) => void;
   /** ORT threads for the training session */
   intraOpNumThreads?: number;
+  /** SD 1.x folders whose export leaves the image size symbolic: the pixel size to learn at (default 512x512) */
+  imageSize?: Size2;
 }
 
 export interface LearnDefectResult {
@@ -106,29 +111,6 @@ export interface LearnDefectResult {
   trainingPairs: number;
 }
 
-/** e_a's starting rows: per slot, the mean of that slot over the model's defect families; '<null>' when it has none. */
-function initialAnomaly(model: BuiltinModel, seed: number): Float32Array {
-  const { defectTokens: k, width: W } = model.manifest.tokens;
-  const families = model.tokens.defects();
-  const init = new Float32Array(k * W);
-  if (families.length === 0) {
-    const nullRow = model.tokens.row(NULL_LABEL);
-    for (let i = 0; i < k; i++) init.set(nullRow, i * W);
-  } else {
-    for (const f of families) {
-      const rows = model.tokens.defectRows(f);
-      for (let j = 0; j < init.length; j++) init[j] = init[j]! + rows[j]! / families.length;
-    }
-  }
-  // a small seeded perturbation so identical starting rows can still move apart
-  let rms = 0;
-  for (const v of init) rms += v * v;
-  rms = Math.sqrt(rms / init.length) || 1;
-  const jitter = new Rng(seed ^ 0x51ed27).normals(init.length, 0.01 * rms);
-  for (let j = 0; j < init.length; j++) init[j] = init[j]! + jitter[j]!;
-  return init;
-}
-
 export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectResult> {
   const settings: LearnDefectSettings = { ...DEFAULT_LEARN_DEFECT, ...req.settings };
   checkSettings(settings);
@@ -138,33 +120,19 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
   const { pairs, skipped } = await loadTrainingPairs(project, type);
   if (skipped.length) log('warn', `${type.label}: ${skipped.length} training image(s) have no mask and are skipped: ${skipped.join(', ')}`);
 
-  const { model, unet, encoder } = await openLearningModel(req.modelDir);
+  const backend = await openDefectBackend(req.modelDir, { family: settings.family, imageSize: req.imageSize });
   try {
+    const { model } = backend;
     const facts = model.facts;
-    const { defectTokens: k, spatialTokens: n, width: W } = model.manifest.tokens;
-    const familyRow = settings.family ? model.tokens.familyRow(settings.family) : model.tokens.row(NULL_LABEL);
-    const modelId = ensureModelRow(project, { name: facts.name, kind: facts.kind, path: model.dir, contentHash: facts.contentHash, manifest: model.manifest });
+    const { anomalyTokens: k, spatialTokens: n, tokenWidth: W } = backend;
+    const modelId = ensureModelRow(project, backend.modelRow);
 
     // ---- the one training graph ----
-    const graph = buildInversionGraph({
-      unet,
-      encoder,
-      batch: settings.batch,
-      latent: { channels: facts.latentChannels, ...facts.latentSize },
-      image: facts.imageSize,
-      tokenWidth: W,
-      segments: [
-        { kind: 'fixed', rows: familyRow },
-        { kind: 'trained', input: 'e_a', tokens: k },
-        { kind: 'encoder', tokens: n },
-      ],
-      maskedLoss: true,
-      predictionType: facts.schedule.predictionType,
-    });
+    const graph = await backend.trainingGraph(settings.batch);
     const encoderNames = [...graph.encoderWeights.keys()];
-    // E starts from the project's newest encoder for this model, else from the package's
+    // E starts from the project's newest encoder for this model, else from the model's own (SD 1.x: DefectForge's initial E)
     const shared = listArtifacts(project, 'anomaly-embedding', modelId)[0];
-    const initial: Record<string, Float32Array> = { e_a: initialAnomaly(model, settings.seed) };
+    const initial: Record<string, Float32Array> = { e_a: backend.initialAnomaly(settings.seed) };
     if (shared) {
       const saved = decodeEmbedding(project.blobs.read(shared.blobHash), `artifact ${shared.id}`);
       for (const [trainingName, name] of graph.encoderWeights) {
@@ -182,7 +150,7 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
       seed: settings.seed,
       variants: settings.variants,
       augment: settings.augment,
-      family: settings.family ?? NULL_LABEL,
+      ...backend.layoutConfig,
       encoderInit,
       trainingImages: pairs.map((p) => p.imageId),
     };
@@ -194,7 +162,8 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
       initial,
       ...(req.intraOpNumThreads ? { session: { intraOpNumThreads: req.intraOpNumThreads } } : {}),
     });
-    const runner = await createEncoderRunner(encoder, [...graph.encoderWeights.values()], facts.imageSize);
+    const encoder = backend.encoder(1);
+    const runner = await createEncoderRunner(encoder, [...graph.encoderWeights.values()], backend.encoderImage);
     try {
       // ---- resume ----
       const state: LoopState = resumeLearning(project, trainer, req, { jobKind: LEARN_DEFECT_JOB, key, label: type.label, what: '', recordOnJob: true }, log);
@@ -208,23 +177,24 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
         let lossMask = maskToLatent(v.mask, facts.imageSize, facts.latentSize, 'majority');
         // a defect thinner than half a latent cell: the cells it touches
         if (!lossMask.some((x) => x > 0)) lossMask = maskToLatent(v.mask, facts.imageSize, facts.latentSize, 'any');
-        return { z0: latents[i]!, lossMask, encoderMask: Float32Array.from(v.mask, (m) => (m > 0 ? 1 : -1)) };
+        return { z0: latents[i]!, lossMask, encoderMask: backend.encoderInput(v.mask) };
       });
 
       // ---- preview: a short blended generation with the current e_a and E ----
       const normal = await loadNormalImage(project, type.category);
       const previewImage = resizeRgb(normal?.image ?? pairs[0]!.image, facts.imageSize);
       const previewMask = variants[0]!.mask;
+      const previewEncoderMask = backend.encoderInput(previewMask);
       const preview = async (): Promise<string> => {
         const weights = new Map([...graph.encoderWeights].map(([trainingName, name]) => [name, trainer.params.get(trainingName)!]));
-        const spatial = await runner.tokens(previewMask, weights);
+        const spatial = await runner.tokens(previewEncoderMask, weights);
         const injected = new Float32Array((k + n) * W);
         injected.set(trainer.params.get('e_a')!, 0);
         injected.set(spatial, k * W);
         const result = await generateBlended(model, {
           normal: previewImage,
           mask: previewMask,
-          conditioning: { injected, ...(settings.family ? { prompt: settings.family } : {}) },
+          conditioning: backend.previewConditioning(injected),
           seed: settings.seed,
           sampler: { sampler: 'ddim', steps: settings.previewSteps, eta: 0 },
           guidanceScale: 1,
@@ -239,8 +209,8 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
         trainer,
         examples,
         facts.schedule,
-        { latent: { channels: facts.latentChannels, ...facts.latentSize }, image: facts.imageSize },
-        settings,
+        { latent: { channels: facts.latentChannels, ...facts.latentSize }, image: backend.encoderImage },
+        { ...settings, sharedTimestep: backend.sharedTimestep },
         state,
         { configKey: key, kind: LEARN_DEFECT_JOB },
         {
@@ -308,7 +278,7 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
       await trainer.release();
     }
   } finally {
-    await model.release();
+    await backend.release();
   }
 }
 

@@ -1,11 +1,14 @@
-// A defect type's conditioning spec -> the Conditioning a built-in model takes, plus the summary
-// the lineage records. A learned embedding must belong to the model it is used with (its
-// recorded model hash), and fit its token layout; its spatial encoder (when trained) turns the
-// pair's mask into e_s, so e = concat(e_a, e_s) (METHOD.md, spatial anomaly embedding).
+// A defect type's conditioning spec -> the Conditioning a model takes, plus the summary the
+// lineage records. A learned embedding must belong to the model it is used with (its recorded
+// model hash), and fit its token layout; its spatial encoder (when trained) turns the pair's mask
+// into e_s, so e = concat(e_a, e_s) (METHOD.md, spatial anomaly embedding).
+// Built-in packages place e in their context layout; SD 1.x folders place it in the inputs_embeds
+// rows of the prompt's placeholder (models/sd1: Conditioning.injected), exactly as it was learnt.
 import { UserError } from '../../shared/errors';
 import { decodeEmbedding, type AnomalyEmbedding } from '../anomaly/embedding-file';
 import type { LineageConditioning } from '../diffusion/lineage';
 import type { BuiltinModel } from '../models/builtin/load';
+import type { Sd1Model } from '../models/sd1';
 import type { Conditioning } from '../models/types';
 import type { BlobReader } from './pair-inputs';
 import type { ConditioningSpec } from './recipe';
@@ -30,7 +33,13 @@ export class EmbeddingCache {
   }
 }
 
-export async function resolveConditioning(model: BuiltinModel, spec: ConditioningSpec, mask: Uint8Array, embeddings: EmbeddingCache): Promise<ResolvedConditioning> {
+/** A model synthesis can condition: a built-in package, or an SD 1.x folder (learned embeddings only). */
+export type ConditionableModel = BuiltinModel | Sd1Model;
+
+const isSd1 = (model: ConditionableModel): model is Sd1Model => model.facts.kind === 'sd1';
+
+export async function resolveConditioning(model: ConditionableModel, spec: ConditioningSpec, mask: Uint8Array, embeddings: EmbeddingCache): Promise<ResolvedConditioning> {
+  if (isSd1(model)) return resolveSd1Conditioning(model, spec, mask, embeddings);
   const { width, height } = model.facts.imageSize;
   const maskInput = { width, height, data: mask };
   const family = spec.family ? { prompt: spec.family } : {};
@@ -41,11 +50,7 @@ export async function resolveConditioning(model: BuiltinModel, spec: Conditionin
       summary: { ...familySummary, defect: spec.defect, injectedVectors: 0, spatialTokens: 'model-encoder' },
     };
   }
-  const embedding = embeddings.get(spec.blob);
-  const where = `artifact ${spec.artifactId} (blob ${spec.blob.slice(0, 12)})`;
-  if (embedding.modelHash !== model.facts.contentHash) {
-    throw new UserError('EMBEDDING_MODEL_MISMATCH', `${where}: the embedding of '${embedding.defectType}' was trained against model ${embedding.modelHash.slice(0, 12)}, not '${model.facts.name}' (${model.facts.contentHash.slice(0, 12)})`);
-  }
+  const { embedding, where } = embeddingFor(model, spec, embeddings);
   const { defectTokens, width: tokenWidth } = model.manifest.tokens;
   if (embedding.anomaly.dims[0] !== defectTokens || embedding.anomaly.dims[1] !== tokenWidth) {
     throw new UserError('EMBEDDING_SHAPE', `${where}: e_a is [${embedding.anomaly.dims}]; model '${model.facts.name}' takes [${defectTokens}, ${tokenWidth}]`);
@@ -63,5 +68,40 @@ export async function resolveConditioning(model: BuiltinModel, spec: Conditionin
   return {
     conditioning: { ...family, injected },
     summary: { ...familySummary, injectedVectors: injected.length / tokenWidth, spatialTokens: 'embedding-encoder' },
+  };
+}
+
+/** The spec's embedding, checked against the model it is used with. */
+function embeddingFor(model: ConditionableModel, spec: Extract<ConditioningSpec, { kind: 'embedding' }>, embeddings: EmbeddingCache): { embedding: AnomalyEmbedding; where: string } {
+  const embedding = embeddings.get(spec.blob);
+  const where = `artifact ${spec.artifactId} (blob ${spec.blob.slice(0, 12)})`;
+  if (embedding.modelHash !== model.facts.contentHash) {
+    throw new UserError('EMBEDDING_MODEL_MISMATCH', `${where}: the embedding of '${embedding.defectType}' was trained against model ${embedding.modelHash.slice(0, 12)}, not '${model.facts.name}' (${model.facts.contentHash.slice(0, 12)})`);
+  }
+  return { embedding, where };
+}
+
+/**
+ * SD 1.x: e_a's rows and E(mask) (the artifact's E, rebuilt by the adapter around its weights)
+ * go into the placeholder's rows of the prompt, in the order learning put them.
+ */
+async function resolveSd1Conditioning(model: Sd1Model, spec: ConditioningSpec, mask: Uint8Array, embeddings: EmbeddingCache): Promise<ResolvedConditioning> {
+  if (spec.kind === 'model-defect') {
+    throw new UserError('CONDITIONING_UNSUPPORTED', `model '${model.facts.name}' is an SD 1.x folder: it knows no defect families ('${spec.defect}'); learn the defect type against it first`);
+  }
+  if (spec.family) throw new UserError('CONDITIONING_UNSUPPORTED', `model '${model.facts.name}' is an SD 1.x folder: family labels ('${spec.family}') belong to DefectForge model packages`);
+  const { embedding, where } = embeddingFor(model, spec, embeddings);
+  const tokenWidth = model.facts.tokenWidth;
+  if (embedding.anomaly.dims[1] !== tokenWidth) {
+    throw new UserError('EMBEDDING_SHAPE', `${where}: e_a is [${embedding.anomaly.dims}]; model '${model.facts.name}' takes ${tokenWidth}-wide token vectors`);
+  }
+  const { width, height } = model.facts.imageSize;
+  const spatial = embedding.spatialEncoder ? await model.spatialTokens({ width, height, data: mask }, embedding.spatialEncoder) : new Float32Array(0);
+  const injected = new Float32Array(embedding.anomaly.data.length + spatial.length);
+  injected.set(embedding.anomaly.data, 0);
+  injected.set(spatial, embedding.anomaly.data.length);
+  return {
+    conditioning: { injected },
+    summary: { injectedVectors: injected.length / tokenWidth, spatialTokens: embedding.spatialEncoder ? 'embedding-encoder' : 'none' },
   };
 }

@@ -3,9 +3,8 @@
 import { generateBlended, type BlendedResult } from '../diffusion/blended';
 import type { LineageConditioning } from '../diffusion/lineage';
 import { encodePng } from '../imaging';
-import type { BuiltinModel } from '../models/builtin/load';
 import type { Size2 } from '../models/types';
-import { resolveConditioning, type EmbeddingCache } from './conditioning';
+import { resolveConditioning, type ConditionableModel, type EmbeddingCache } from './conditioning';
 import type { MaskOrigin, ProjectMasks } from './mask-source';
 import { normalAtSize, type BlobReader } from './pair-inputs';
 import type { PairRecipe } from './recipe';
@@ -22,7 +21,7 @@ export interface MadePair {
   resizedFrom?: Size2;
 }
 
-export async function makePair(model: BuiltinModel, blobs: BlobReader, recipe: PairRecipe, embeddings: EmbeddingCache, masks: ProjectMasks, signal?: AbortSignal): Promise<MadePair> {
+export async function makePair(model: ConditionableModel, blobs: BlobReader, recipe: PairRecipe, embeddings: EmbeddingCache, masks: ProjectMasks, signal?: AbortSignal): Promise<MadePair> {
   const size = model.facts.imageSize;
   const normal = await normalAtSize(blobs, recipe.normal.blob, size);
   const sourced = await masks.mask(recipe.mask, normal.image, signal);

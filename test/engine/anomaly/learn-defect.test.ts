@@ -142,15 +142,70 @@ test('bad input: no masks, an empty mask, a mask larger than its image -> UserEr
   project.close();
 });
 
-test('an SD 1.x folder is refused with a clear "not yet"', async () => {
+test('an SD 1.x folder: learning runs through text encoder + UNet, a stopped run resumes to the same parameters, the folder is untouched', async () => {
   const { writeTinySd1Folder } = await import('../../fixtures/sd1');
+  const { hashFolder } = await import('../../../src/engine/models/sd1/folder');
   const { join } = await import('node:path');
-  const sdDir = join(fx.root, 'sd tiny');
+  const sdDir = join(fx.root, 'sd tiny é');
   await writeTinySd1Folder(sdDir);
-  const project = await fx.newProject('sd');
+  const hashBefore = await hashFolder(sdDir);
+  const imageSize = { width: 64, height: 64 };
+
+  const whole = await fx.newProject('sd entier');
+  const progress: LearnProgress[] = [];
+  const a = await learnDefect({ project: whole, type: 'widget/crack', modelDir: sdDir, imageSize, settings: { ...settings, previewEvery: 3 }, onProgress: (p) => progress.push(p) });
+  assert.equal(a.steps, 6);
+  assert.equal(a.modelHash, hashBefore);
+  const steps = progress.filter((p) => p.loss !== undefined);
+  assert.ok(steps.every((p) => Number.isFinite(p.loss) && p.loss! > 0));
+  assert.deepEqual(steps.filter((p) => p.preview).map((p) => p.step), [3, 6]);
+  assert.equal((await decodeImage(whole.blobs.read(steps[2]!.preview!), 'preview')).width, 64);
+  const ea = embeddingOf(whole, a.artifactId);
+  assert.deepEqual(ea.anomaly.dims, [8, 32]);
+  assert.equal(ea.config['prompt'], 'a photo of a *');
+  assert.ok(Object.keys(ea.spatialEncoder!).length > 0);
+
+  const split = await fx.newProject('sd interrompu');
+  const jobs = new JobStore(split.db);
+  const first = jobs.insert('learn-defect', {});
+  jobs.markRunning(first);
+  const controller = new AbortController();
   await assert.rejects(
-    learnDefect({ project, type: 'widget/crack', modelDir: sdDir, settings: { ...settings, steps: 1 } }),
-    (e) => isUserError(e) && e.code === 'MODEL_UNSUPPORTED' && /not supported yet/.test(e.message),
+    learnDefect({ project: split, type: 'widget/crack', modelDir: sdDir, imageSize, settings, jobId: first, signal: controller.signal, onProgress: (p) => {
+      if (p.step === 3 && p.loss !== undefined) controller.abort();
+    } }),
+    /cancelled/,
+  );
+  jobs.markCancelled(first, 'test stop');
+  const second = jobs.insert('learn-defect', {});
+  jobs.markRunning(second);
+  const c = await learnDefect({ project: split, type: 'widget/crack', modelDir: sdDir, imageSize, settings, jobId: second, resume: true });
+  assert.equal(c.resumedFromStep, 3);
+  const ec = embeddingOf(split, c.artifactId);
+  assert.deepEqual(Buffer.from(ec.anomaly.data.buffer), Buffer.from(ea.anomaly.data.buffer));
+  for (const [name, t] of Object.entries(ea.spatialEncoder!)) assert.deepEqual(Buffer.from(ec.spatialEncoder![name]!.data.buffer), Buffer.from(t.data.buffer), name);
+  assert.deepEqual(ec.config['lossCurve'], ea.config['lossCurve']);
+  assert.equal(await hashFolder(sdDir), hashBefore, 'the SD folder is unchanged');
+
+  // built-in family labels have no meaning on an SD folder
+  await assert.rejects(
+    learnDefect({ project: split, type: 'widget/crack', modelDir: sdDir, imageSize, settings: { ...settings, steps: 1, family: 'wood' } }),
+    (e) => isUserError(e) && e.code === 'BAD_PARAMS' && e.message.includes(sdDir),
+  );
+  whole.close();
+  split.close();
+});
+
+test('mask learning on an SD 1.x folder is refused with a clear "not yet"', async () => {
+  const { writeTinySd1Folder } = await import('../../fixtures/sd1');
+  const { learnMask } = await import('../../../src/engine/anomaly/learn-mask');
+  const { join } = await import('node:path');
+  const sdDir = join(fx.root, 'sd masques');
+  await writeTinySd1Folder(sdDir);
+  const project = await fx.newProject('sd masques');
+  await assert.rejects(
+    learnMask({ project, type: 'widget/crack', modelDir: sdDir, settings: { steps: 1 } }),
+    (e) => isUserError(e) && e.code === 'MODEL_UNSUPPORTED' && /not supported yet/.test(e.message) && e.message.includes(sdDir),
   );
   project.close();
 });

@@ -6,13 +6,17 @@
 //   - the UNet is specialised to the latent grid and gets AAR inputs in its cross-attention layers
 //     (aar_weight = 1 and aar_columns = 0 leave it exactly as exported);
 // The user's folder is only read; derived graphs live in a work folder removed on release().
+// Learning (anomaly/sd1-learning.ts) gets the same derived graphs in float32 with their weights in
+// memory (`trainingGraphs`), the prompt layout the sampling context uses (`promptEmbeds`), and
+// the project's spatial encoder E for this model (./spatial-encoder, `spatialTokens`).
 
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../../../shared/errors';
 import { loadModel } from '../../onnx/io';
-import type { Dim, Model } from '../../onnx/ir';
+import { defaultOpset, type Dim, type Model, type OpsetImport } from '../../onnx/ir';
+import { encodeModel } from '../../onnx/serialize';
 import { exposeInputsEmbeds, INPUTS_EMBEDS, tokenEmbeddingTable } from '../../onnx/passes/expose-inputs-embeds';
 import { AAR_COLUMNS, AAR_WEIGHT, insertAttentionReweight } from '../../onnx/passes/insert-attention-reweight';
 import { specialiseShapes } from '../../onnx/passes/specialise-shapes';
@@ -22,6 +26,8 @@ import type { Conditioning, DiffusionModel, ModelFacts, NoiseRequest, Size2 } fr
 import { floatTensor, readFloats, timestepTensor } from './boundary';
 import { openDerived } from './derived';
 import { halfToFloat32 } from './float16';
+import { widenToFloat32 } from './float32-graph';
+import { buildSd1SpatialEncoder, encoderMaskInput, SD1_ENCODER_SIDE, SD1_SPATIAL_TOKENS, tableRms } from './spatial-encoder';
 import { hashFolder, readSd1Folder, type Sd1Folder } from './folder';
 import { promptTokens } from './prompt';
 import { textEncoderSignature, unetSignature, vaeDecoderSignature, vaeEncoderSignature, type FloatType, type UNetSignature, type VaeSignature } from './signatures';
@@ -45,10 +51,53 @@ export interface Sd1LoadOptions {
   session?: SessionOptions;
 }
 
-/** The loaded adapter also exposes the token-embedding table (to initialise e_a from a word). */
+/** A prompt laid out for the text encoder: ids, the injected rows, and inputs_embeds without them. */
+export interface PromptEmbeds {
+  /** [contextLength] token ids (the slots hold the placeholder's id) */
+  ids: number[];
+  /** rows of the injected vectors, in order (contiguous) */
+  slots: number[];
+  /** [contextLength, tokenWidth] table rows of `ids`; the slot rows are zero */
+  embeds: Float32Array;
+}
+
+/** The frozen networks of a learning graph, float32, weights in memory (see `trainingGraphs`). */
+export interface Sd1TrainingGraphs {
+  /** text encoder with `inputs_embeds` [batch, contextLength, tokenWidth]; batch symbolic */
+  text: Model;
+  textFile: string;
+  /** the ids input when the derived text encoder still reads it (pooling), else undefined */
+  ids?: { name: string; dtype: 'int32' | 'int64' };
+  hiddenOutput: string;
+  /** UNet fixed to the latent grid and context length; batch symbolic; no AAR inputs */
+  unet: Model;
+  unetFile: string;
+  sample: string;
+  timestep: { name: string; dtype: 'int64' | 'int32' | 'float32'; rank: 0 | 1 };
+  context: string;
+  output: string;
+  /** the opset imports both share (a learning graph holds both) */
+  opsetImports: OpsetImport[];
+}
+
+/** Encoder weights by initializer name of the spatial encoder graph (./spatial-encoder). */
+export type Sd1EncoderWeights = Record<string, { dims: number[]; data: Float32Array }>;
+
+/** The loaded adapter also exposes what learning needs: the token table, the prompt layout, the graphs, E. */
 export interface Sd1Model extends DiffusionModel {
+  readonly dir: string;
+  /** the UNet takes one scalar timestep for the whole batch (0) or one per item (1) */
+  readonly timestepRank: 0 | 1;
   /** [width] float32 embedding of the single-token `word` (e.g. 'defect'), from the text encoder's table */
   tokenEmbedding(word: string): Float32Array;
+  /** the prompt (default: the template) with `count` injected vectors, as sampling lays it out */
+  promptEmbeds(count: number, prompt?: string): PromptEmbeds;
+  /** the text encoder and UNet as a learning graph embeds them (read again from disk with their weights) */
+  trainingGraphs(): Promise<Sd1TrainingGraphs>;
+  /** E for this model at a batch size (./spatial-encoder), in the learning graph's opset */
+  spatialEncoder(batch: number): Model;
+  /** E with trained weights on one mask (image size, 0 / non-zero) -> [SD1_SPATIAL_TOKENS, tokenWidth] */
+  spatialTokens(mask: NonNullable<Conditioning['mask']>, weights: Sd1EncoderWeights): Promise<Float32Array>;
 }
 
 async function loadAll(folder: Sd1Folder): Promise<{ text: Model; unet: Model; vaeEncoder: Model; vaeDecoder: Model }> {
@@ -170,20 +219,43 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
   const placeholder = options.placeholder ?? DEFAULT_PLACEHOLDER;
   let unconditional: Promise<{ context: Float32Array; anomalyColumns: Float32Array }> | undefined;
 
-  const runContext = async (conditioning: Conditioning | null): Promise<{ context: Float32Array; anomalyColumns: Float32Array }> => {
-    const injected = conditioning?.injected;
-    const count = injected ? injected.length / tokenWidth : 0;
-    if (!Number.isInteger(count)) throw new UserError('sd-prompt', `${injected!.length} injected values are not whole ${tokenWidth}-wide token vectors`);
-    const prompt = conditioning === null ? '' : (conditioning.prompt ?? promptTemplate);
+  const promptEmbeds = (count: number, prompt: string = promptTemplate): PromptEmbeds => {
     let tokens: ReturnType<typeof promptTokens>;
     try {
       tokens = promptTokens(tokenizer, prompt, placeholder, count, contextLength);
     } catch (e) {
       throw e instanceof UserError ? e : new UserError('sd-prompt', `prompt '${prompt}': ${(e as Error).message}`);
     }
-    // inputs_embeds = table[ids], with the learned vectors in the placeholder's rows
     const embeds = new Float32Array(contextLength * tokenWidth);
-    tokens.ids.forEach((id, row) => embeds.set(tableValues.subarray(id * tokenWidth, (id + 1) * tokenWidth), row * tokenWidth));
+    const slots = new Set(tokens.slots);
+    tokens.ids.forEach((id, row) => {
+      if (!slots.has(row)) embeds.set(tableValues.subarray(id * tokenWidth, (id + 1) * tokenWidth), row * tokenWidth);
+    });
+    return { ids: tokens.ids, slots: tokens.slots, embeds };
+  };
+
+  // the learning graph's opset: the text encoder and the UNet must share one (they become one graph)
+  const learningOpsets = (): OpsetImport[] => {
+    const textOpset = defaultOpset(models.text);
+    const unetOpset = defaultOpset(models.unet);
+    if (textOpset !== unetOpset) {
+      throw new UserError('sd-learning-opset', `${paths.textEncoder} uses ONNX opset ${textOpset} and ${paths.unet} opset ${unetOpset}; learning composes both into one graph, so they must share an opset (re-export the folder in one go)`);
+    }
+    if (textOpset < 13) throw new UserError('sd-learning-opset', `${paths.unet}: ONNX opset ${unetOpset} is older than 13, which learning needs; re-export with a newer opset`);
+    const extra = models.unet.opsetImports.filter((o) => o.domain !== '' && o.domain !== 'ai.onnx');
+    if (extra.length > 0) throw new UserError('sd-learning-opset', `${paths.unet}: uses operator domain(s) ${extra.map((o) => `'${o.domain}'`).join(', ')} (fused or contrib ops) that learning cannot differentiate; use a plain ONNX export`);
+    return [{ domain: '', version: unetOpset }];
+  };
+  const tokenScale = tableRms(tableValues);
+  const encoderSessions = new Map<Sd1EncoderWeights, Promise<Session>>();
+
+  const runContext = async (conditioning: Conditioning | null): Promise<{ context: Float32Array; anomalyColumns: Float32Array }> => {
+    const injected = conditioning?.injected;
+    const count = injected ? injected.length / tokenWidth : 0;
+    if (!Number.isInteger(count)) throw new UserError('sd-prompt', `${injected!.length} injected values are not whole ${tokenWidth}-wide token vectors`);
+    const tokens = promptEmbeds(count, conditioning === null ? '' : (conditioning.prompt ?? promptTemplate));
+    // inputs_embeds = table[ids], with the learned vectors in the placeholder's rows
+    const embeds = tokens.embeds;
     tokens.slots.forEach((row, i) => embeds.set(injected!.subarray(i * tokenWidth, (i + 1) * tokenWidth), row * tokenWidth));
     const feeds: Record<string, HostTensor> = { [INPUTS_EMBEDS]: floatTensor(embeds, [1, contextLength, tokenWidth], embedsType) };
     if (keepsIds) {
@@ -203,6 +275,8 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
   };
 
   const model: Sd1Model = {
+    dir: path.resolve(dir),
+    timestepRank: unetSig.timestep.rank,
     facts,
     async encode(images, batch) {
       const { width, height } = imageSize;
@@ -226,6 +300,44 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
     async predictNoise(request) {
       return predict(unet, unetSig, request, { latentChannels, latentSize, contextLength, contextWidth, where: paths.unet });
     },
+    promptEmbeds,
+    async trainingGraphs() {
+      const opsetImports = learningOpsets();
+      const fullText = widenToFloat32(await loadModel(paths.textEncoder, { loadExternal: true }), paths.textEncoder);
+      const text = exposeInputsEmbeds(fullText, textSig.idsInput);
+      const fullUnet = widenToFloat32(await loadModel(paths.unet, { loadExternal: true }), paths.unet);
+      const timestepType = unetSig.timestep.dtype === 'float16' ? 'float32' : unetSig.timestep.dtype;
+      return {
+        text,
+        textFile: paths.textEncoder,
+        ...(keepsIds ? { ids: { name: textSig.idsInput, dtype: textSig.idsType } } : {}),
+        hiddenOutput: textSig.hiddenOutput,
+        unet: specialiseShapes(fullUnet, {}, params),
+        unetFile: paths.unet,
+        sample: unetSig.sample.name,
+        timestep: { name: unetSig.timestep.name, dtype: timestepType, rank: unetSig.timestep.rank },
+        context: unetSig.context.name,
+        output: unetSig.output,
+        opsetImports,
+      };
+    },
+    spatialEncoder(batch) {
+      return buildSd1SpatialEncoder({ tokenWidth, tokenScale, opsetImports: learningOpsets(), batch });
+    },
+    async spatialTokens(mask, weights) {
+      const { width: W, height: H } = imageSize;
+      if (mask.width !== W || mask.height !== H) throw new UserError('MASK_SIZE', `the mask is ${mask.width}x${mask.height}; model '${facts.name}' works at ${W}x${H}`);
+      let session = encoderSessions.get(weights);
+      if (!session) {
+        session = open(createSession(encodeModel(withEncoderWeights(model.spatialEncoder(1), weights, dir)), sessionOptions));
+        encoderSessions.set(weights, session);
+      }
+      const S = SD1_ENCODER_SIDE;
+      const out = await (await session).run({ mask: { dtype: 'float32', dims: [1, 1, S, S], data: encoderMaskInput(mask.data, imageSize) } }, ['tokens']);
+      const tokens = out['tokens']!.data as Float32Array;
+      if (tokens.length !== SD1_SPATIAL_TOKENS * tokenWidth) throw new Error(`spatial encoder: ${tokens.length} values, expected ${SD1_SPATIAL_TOKENS}x${tokenWidth}`);
+      return tokens;
+    },
     tokenEmbedding(word) {
       const ids = tokenizer.encodeText(word);
       if (ids.length !== 1) throw new UserError('sd-prompt', `'${word}' is ${ids.length} tokens in ${path.join(dir, 'tokenizer')}; pick a single-token word`);
@@ -237,6 +349,22 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
     },
   };
   return model;
+}
+
+/** E's graph with an artifact's trained weights in place of its initial ones (every weight must be given). */
+function withEncoderWeights(encoder: Model, weights: Sd1EncoderWeights, dir: string): Model {
+  const inits = encoder.graph.initializers;
+  for (const [name, w] of Object.entries(weights)) {
+    const current = inits.get(name);
+    if (!current) throw new UserError('ENCODER_WEIGHTS', `spatial encoder weight '${name}' is not a parameter of the SD 1.x spatial encoder for ${dir}`);
+    if (current.dims.join('x') !== w.dims.join('x')) throw new UserError('ENCODER_WEIGHTS', `spatial encoder weight '${name}' has dims [${w.dims}]; the SD 1.x spatial encoder for ${dir} has [${current.dims}]`);
+    inits.set(name, { name, dtype: 'float32', dims: [...w.dims], data: w.data });
+  }
+  // every parameter (the '.weight' / '.bias' initializers) must come from the artifact: a missing
+  // one would silently keep E's random initial value
+  const missing = [...inits.keys()].filter((name) => /\.(weight|bias)$/.test(name) && !(name in weights));
+  if (missing.length > 0) throw new UserError('ENCODER_WEIGHTS', `the embedding's spatial encoder lacks ${missing.length} weight(s) of the SD 1.x spatial encoder for ${dir} (e.g. '${missing[0]}')`);
+  return encoder;
 }
 
 function expectLength(values: Float32Array, expected: number, what: string): void {
