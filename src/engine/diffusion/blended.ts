@@ -41,10 +41,15 @@ export interface BlendedOptions {
   onStep?: (event: StepEvent) => void;
   /** decode a preview of x0_hat every N steps (0: never) */
   previewEvery?: number;
+  /** also return the decoded image before paste-back (quality measurements need the model's own
+   *  output outside the mask, which paste-back replaces by the original bytes) */
+  keepDecoded?: boolean;
 }
 
 export interface BlendedResult {
   image: RgbImage;
+  /** the VAE decoder's output before paste-back; only when options.keepDecoded */
+  decoded?: RgbImage;
   /** the exact mask used (0/255) */
   mask: Uint8Array;
   settings: {
@@ -187,6 +192,7 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
     const image: RgbImage = { ...decoded, data: pasteBack(r.normal.data, decoded.data, r.mask, r.normal, it.paste) };
     return {
       image,
+      ...(options.keepDecoded ? { decoded } : {}),
       mask: Uint8Array.from(r.mask, (v) => (v > 0 ? 255 : 0)),
       settings: { seed: r.seed, sampler: r.sampler, strength, guidanceScale: guidance, aar: it.aar, pasteBack: it.paste, modelHash: facts.contentHash, startStep },
     };

@@ -1,0 +1,62 @@
+// What a quality run measures (written as quality.json beside the package's model card).
+
+import type { SamplerSettings } from '../../../diffusion/schedulers';
+import type { PasteBackSettings } from '../../../diffusion/paste-back';
+import type { ClassifierSettings } from './family-classifier';
+
+/** The issue's bar for the inside/outside change ratio. */
+export const RATIO_TARGET = 5;
+
+export type ConditioningKind = 'token-rows' | 'textual-inversion';
+
+export interface FamilyQuality {
+  defect: string;
+  /** token-rows: the family's pretrained rows of the token table; textual-inversion: learned by learnDefect from image-mask pairs */
+  conditioning: ConditioningKind;
+  samples: number;
+  /** mean absolute 8-bit change inside the mask (decoded image, before paste-back) */
+  inside: number;
+  /** the same farther than outsideDistancePx from the mask */
+  outside: number;
+  /** the outside change of a plain VAE round trip (encode, decode) of the same normal images: the floor of `outside` */
+  vaeOutside: number;
+  ratio: number;
+  /** share of this family's generated defects the classifier put in this family */
+  classifierRecall: number;
+  inversion?: { pairs: number; steps: number; finalLoss: number };
+}
+
+export interface QualityReport {
+  model: { name: string; contentHash: string };
+  date: string;
+  seed: number;
+  settings: {
+    samplesPerFamily: number;
+    sampler: SamplerSettings;
+    guidance: number;
+    aar: boolean;
+    pasteBack: PasteBackSettings;
+    outsideDistancePx: number;
+    inversionPairs: number;
+    inversionSteps: number;
+    classifier: ClassifierSettings & { trainPerFamily: number };
+  };
+  families: FamilyQuality[];
+  classifier: {
+    /** class order of the confusion matrices */
+    families: string[];
+    accuracy: number;
+    chance: number;
+    accuracyTokenRows: number;
+    accuracyTextualInversion: number;
+    /** confusion[true][predicted] over the generated defects */
+    confusion: number[][];
+    maskOnlyAccuracy: number;
+    maskOnlyConfusion: number[][];
+    trainItems: number;
+    testItems: number;
+  };
+  grid: { file: string; cell: number; rows: string[]; columns: string[] };
+  cpuSeconds: number;
+  command: string;
+}
