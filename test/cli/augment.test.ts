@@ -13,18 +13,25 @@ let fx: SynthesisFixture;
 
 before(async () => {
   fx = await makeSynthesisFixture(tmp.dir);
-  // few learning steps for the tiny model (project settings, as the workstation stores them)
+  // few learning and adaptation steps for the tiny model (project settings, as the workstation stores them)
   const db = new Database(join(fx.projectDir, 'project.sqlite'));
-  db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify({ learning: { defect: { steps: 6, variants: 1, previewEvery: 0 } } }));
+  const settings = { learning: { defect: { steps: 6, variants: 1, previewEvery: 0 } }, adaptation: { steps: 20, evalEvery: 2, variants: 1, batch: 2 } };
+  db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify(settings));
   db.close();
 });
 after(() => tmp.cleanup());
 
-test('augment learns each type, then runs synthesis jobs in the engine and exports; lineage and regenerate work on the result; export re-exports', async () => {
+test('augment adapts the model, learns each type, then runs synthesis jobs in the engine and exports; lineage and regenerate work on the result; export re-exports', async () => {
   const out = join(tmp.dir, 'données augmentées');
-  const r = await runBin(['augment', fx.projectDir, '--per-type', '2', '--out', out, '--format', 'mvtec,coco,yolo,anomalib', '--model', fx.modelDir, '--steps', '2', '--seed', '5', '--json'], tmp.dir);
+  const r = await runBin(['augment', fx.projectDir, '--per-type', '2', '--out', out, '--format', 'mvtec,coco,yolo,anomalib', '--model', fx.modelDir, '--steps', '2', '--seed', '5', '--adapt-steps', '3', '--json'], tmp.dir);
   assert.equal(r.code, 0, r.stderr);
   const report = JSON.parse(r.stdout);
+  // adaptation ran first (--adapt-steps over the project's 20), and the pairs are the adapted model's
+  assert.equal(report.adaptation.status, 'ran');
+  assert.equal(report.adaptation.steps, 3);
+  assert.equal(report.adaptation.adapted.dir, join(fx.projectDir, 'models', 'tiny-random-adapted-1'));
+  assert.equal(report.model.contentHash, report.adaptation.adapted.contentHash);
+  assert.match(r.stderr, /^model: adapting modèle tiny to the project's normal images \(at most 3 steps\)\n(.*\n)*model: adapted in 3 steps; VAE PSNR on held-out normals .* dB\n(.*\n)*wood\/hole: learning the defect/m);
   assert.deepEqual(report.types.map((t: { type: string; made: number; conditioning: string }) => [t.type, t.made, t.conditioning]), [['wood/hole', 2, 'learned-embedding'], ['wood/scratch', 2, 'learned-embedding']]);
   assert.deepEqual(report.types.map((t: { learned: { defect: { steps: number } } }) => t.learned.defect.steps), [6, 6]);
   assert.match(r.stderr, /wood\/hole: learning the defect\n(.*\n)*wood\/hole: synthesizing 2 pairs/);
@@ -49,6 +56,20 @@ test('augment learns each type, then runs synthesis jobs in the engine and expor
   assert.equal(ex.code, 0, ex.stderr);
   assert.match(ex.stdout, /2 synthetic pairs/);
   assert.equal(readdirSync(join(again, 'yolo', 'labels', 'train')).filter((f) => f.startsWith('s')).length, 2);
+
+  // a second augment reuses the adapted model and the pairs; the text report says so
+  const second = await runBin(['augment', fx.projectDir, '--per-type', '2', '--out', join(tmp.dir, 'encore'), '--model', fx.modelDir], tmp.dir);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /^model tiny-random-adapted-1 \([0-9a-f]{12}\)\nadaptation: reused version 1; VAE PSNR on held-out normals -?\d+\.\d\d -> -?\d+\.\d\d dB\nwood\/hole: 2 pairs exported \(2 existed, 0 made; learned-embedding\)/);
+  const countJobs = (kind: string): number => {
+    const db = new Database(join(fx.projectDir, 'project.sqlite'), { readonly: true });
+    try {
+      return db.prepare('SELECT count(*) FROM jobs WHERE kind = ?').pluck().get(kind) as number;
+    } finally {
+      db.close();
+    }
+  };
+  assert.equal(countJobs('adapt'), 1);
 });
 
 test('bad input exits 1 with one clear line and writes nothing', async () => {
@@ -60,6 +81,9 @@ test('bad input exits 1 with one clear line and writes nothing', async () => {
     [[...base, '--per-type', 'deux'], /--per-type must be a whole number \(got "deux"\)/],
     [[...base, '--per-type', '2', '--types', 'wood/dent'], /unknown defect type "wood\/dent"; known: wood\/hole, wood\/scratch/],
     [[...base, '--per-type', '2', '--format', 'voc'], /unknown export format "voc"; known: mvtec, anomalib, coco, yolo/],
+    [[...base, '--per-type', '2', '--adapt', '--no-adapt'], /--adapt and --no-adapt contradict each other; give one/],
+    [[...base, '--per-type', '2', '--no-adapt', '--adapt-steps', '5'], /--adapt-steps with --no-adapt: adaptation is off/],
+    [[...base, '--per-type', '2', '--adapt-steps', '0'], /--adapt-steps must be >= 1 \(got 0\)/],
     [['augment', fx.projectDir, '--out', out, '--per-type', '1', '--model', join(tmp.dir, 'nowhere')], /nowhere: no such model folder/],
     [['regenerate', fx.projectDir, '9999'], /There is no sample with id 9999/],
     [['lineage', fx.projectDir, 'x'], /--sample must be a whole number/],

@@ -20,14 +20,17 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-test('the demo runs end to end on a tiny package: dataset, project, learning, export in every format, HTML summary', async () => {
+test('the demo runs end to end on a tiny package: dataset, project, adaptation, learning, export in every format, HTML summary', async () => {
   const out = join(tmp.dir, 'démo');
-  const r = await runBin(['demo', '--out', out, '--model', modelDir, '--families', 'wood', '--per-type', '1', '--steps', '2', '--defects-per-type', '2', '--train-good', '2'], tmp.dir);
+  const r = await runBin(['demo', '--out', out, '--model', modelDir, '--families', 'wood', '--per-type', '1', '--steps', '2', '--defects-per-type', '2', '--train-good', '2', '--adapt-steps', '2'], tmp.dir);
   assert.equal(r.code, 0, r.stderr);
   assert.match(r.stdout, /demo written to .*démo/);
   assert.deepEqual(readdirSync(join(out, 'export')).sort(), ['anomalib', 'coco', 'mvtec', 'yolo']);
   const wood = NORMAL_FAMILIES.find((f) => f.name === 'wood')!;
   const html = readFileSync(join(out, 'summary.html'), 'utf8');
+  // the model was adapted first (job 1), and the pairs are the adapted package's
+  assert.match(html, /<th>adaptation<\/th><td>ran \(job 1, 2 steps, [\d.]+ s\); VAE PSNR on held-out normals -?[\d.]+ -&gt; -?[\d.]+ dB<\/td>/);
+  assert.match(html, /<th>model<\/th><td>tiny-random-adapted-1 /);
   for (const d of wood.defects) {
     assert.match(html, new RegExp(`<h2>wood/${d} <small>\\(learned-embedding, 1 pairs\\)`));
     assert.equal(readdirSync(join(out, 'export', 'mvtec', 'wood', 'train', d)).length, 1);

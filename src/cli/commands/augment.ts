@@ -1,12 +1,14 @@
 // defectforge augment <project> --per-type N --out <dir> [--format mvtec,coco,yolo,anomalib]
-// [--types a,b] [--model dir]: the one-click augmentation (src/main/augment) from the command
-// line. Jobs run on a job manager over an engine process, as in the app; Ctrl-C cancels the
+// [--types a,b] [--model dir] [--adapt | --no-adapt] [--adapt-steps N]: the one-click
+// augmentation (src/main/augment) from the command line. Adaptation is on by default for
+// DefectForge model packages (an adapted package of the same model is reused) and off for SD 1.x
+// folders. Jobs run on a job manager over an engine process, as in the app; Ctrl-C cancels the
 // running job and the same command continues where it stopped.
 import path from 'node:path';
 import { EXPORT_FORMATS, parseFormats } from '../../engine/export';
 import { throttleProgress } from '../../main/api/throttle';
 import { JobManager } from '../../main/jobs/job-manager';
-import type { AugmentReport, AugmentRequest } from '../../main/augment';
+import type { AdaptationOutcome, AdaptChoice, AugmentReport, AugmentRequest } from '../../main/augment';
 import { openProject, type Project } from '../../main/store/project';
 import { UserError } from '../../shared/errors';
 import type { CliIO, CommandSpec, ParsedArgs } from '../command';
@@ -49,7 +51,7 @@ export async function augmentWithEngine(project: Project, req: AugmentRequest, i
         onStage: (m) => io.stderr(`${io.stderrIsTTY && current ? '\n' : ''}${m}\n`),
         onProgress: (type, p, stage) => {
           current = type;
-          unit = stage === 'synthesize' ? 'pair' : 'step';
+          unit = stage === 'synthesize' ? 'pair' : stage === 'adapt' ? 'adaptation step' : 'step';
           progress(p.step, p.total);
         },
       });
@@ -59,13 +61,27 @@ export async function augmentWithEngine(project: Project, req: AugmentRequest, i
   });
 }
 
+/** One line on the adaptation stage: what ran (or was reused) and its measured effect. */
+export function describeAdaptation(a: AdaptationOutcome): string {
+  if (a.status === 'off') return `adaptation: off (${a.reason ?? 'switched off'})`;
+  const psnr = a.adapted && a.adapted.psnrBefore !== null && a.adapted.psnrAfter !== null ? `; VAE PSNR on held-out normals ${a.adapted.psnrBefore.toFixed(2)} -> ${a.adapted.psnrAfter.toFixed(2)} dB` : '';
+  const how = a.status === 'ran' ? `ran (job ${a.jobId}, ${a.steps} steps${a.stoppedEarly ? ', stopped early' : ''}, ${(a.seconds ?? 0).toFixed(1)} s)` : `reused version ${a.adapted?.version}`;
+  return `adaptation: ${how}${psnr}`;
+}
+
 export function formatAugmentReport(r: AugmentReport): string {
-  const lines = [`model ${r.model.name} (${r.model.contentHash.slice(0, 12)})`];
+  const lines = [`model ${r.model.name} (${r.model.contentHash.slice(0, 12)})`, describeAdaptation(r.adaptation)];
   for (const t of r.types) {
     lines.push(`${t.type}: ${t.exported} pairs exported (${t.existing} existed, ${t.made} made${t.jobs.length ? `, jobs ${t.jobs.join(', ')}` : ''}; ${t.conditioning})`);
   }
   lines.push(`exported ${r.export.formats.join(', ')} to ${r.export.out}: ${r.export.synthetic} synthetic pairs, ${r.export.trainGood} real normal and ${r.export.test} real test images`);
   return lines.join('\n') + '\n';
+}
+
+/** --adapt / --no-adapt (not both); neither: 'auto'. */
+export function adaptChoice(options: ParsedArgs['options']): AdaptChoice {
+  if (options['adapt'] === true && options['no-adapt'] === true) throw new UserError('BAD_ARGS', '--adapt and --no-adapt contradict each other; give one');
+  return options['adapt'] === true ? true : options['no-adapt'] === true ? false : 'auto';
 }
 
 export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentRequest {
@@ -80,6 +96,9 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
   const threads = wholeNumber('threads', str('threads'), 1);
   const model = str('model');
   const learnSteps = wholeNumber('learn-steps', str('learn-steps'), 1);
+  const adapt = adaptChoice(options);
+  const adaptSteps = wholeNumber('adapt-steps', str('adapt-steps'), 1);
+  if (adaptSteps !== undefined && adapt === false) throw new UserError('BAD_ARGS', '--adapt-steps with --no-adapt: adaptation is off, so it takes no steps');
   const learning = {
     ...(learnSteps !== undefined ? { defect: { steps: learnSteps }, mask: { steps: learnSteps } } : {}),
     ...(options['no-learn'] === true ? { mode: 'off' as const } : {}),
@@ -94,6 +113,8 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
     ...(steps !== undefined ? { steps } : {}),
     ...(threads !== undefined ? { threads } : {}),
     ...(Object.keys(learning).length > 0 ? { learning } : {}),
+    adapt,
+    ...(adaptSteps !== undefined ? { adaptation: { steps: adaptSteps } } : {}),
   };
 }
 
@@ -112,9 +133,16 @@ export const augmentCommand: CommandSpec = {
     threads: { type: 'string', valueName: 'n', description: 'onnxruntime threads of the engine' },
     'learn-steps': { type: 'string', valueName: 'n', description: 'training steps of defect (and mask) learning for types not learnt yet' },
     'no-learn': { type: 'boolean', description: "skip learning: use the model's own defect rows for the type's name" },
+    adapt: { type: 'boolean', description: 'adapt the model to the normal images first (default for model packages; an error for SD 1.x folders)' },
+    'no-adapt': { type: 'boolean', description: 'use the model as it is, without adaptation' },
+    'adapt-steps': { type: 'string', valueName: 'n', description: 'most adaptation steps; early stopping may end sooner (default 1000)' },
     json: { type: 'boolean', description: 'print the report as JSON' },
   },
-  details: 'Pairs made earlier with the same model are reused; a stopped run is resumed. The output folder is\nwritten all or nothing. Synthetic pairs are only ever in training folders, never with real test images.',
+  details:
+    "First the model is adapted to the project's normal images (DefectForge packages; a model adapted\n" +
+    'earlier is reused), then what is missing is learnt and synthesized with the adapted model. Pairs\n' +
+    'made earlier with the same model are reused; a stopped run is resumed. The output folder is\n' +
+    'written all or nothing. Synthetic pairs are only ever in training folders, never with real test images.',
   async run(args, io) {
     const req = augmentRequest(args, io.cwd);
     const project = openProject(path.resolve(io.cwd, args.positionals[0]!));

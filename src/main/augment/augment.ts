@@ -1,5 +1,9 @@
 // One-click augmentation: from a project with a few real defects per type, N synthetic pairs per
-// type, exported. It runs only what is missing, as jobs on the job manager, per type:
+// type, exported. It runs only what is missing, as jobs on the job manager:
+//   0. adaptation (./adaptation.ts), once for the run: the model is fine-tuned on the project's
+//      normal images unless an adapted package of it exists (on by default for DefectForge
+//      packages, off for SD 1.x folders); every later stage uses the adapted package;
+// then per type:
 //   1. learning (./learning.ts): the type's mask embedding when its mask source is 'learned' and
 //      none exists for the model, then its anomaly embedding + spatial encoder when none exists
 //      for the model; a stopped learning job is continued from its checkpoint;
@@ -24,6 +28,7 @@ import { committedIndices, countTypeSamples, typeSamples } from '../store/sample
 import { collectExportSet } from './collect';
 import { conditioningFor, readModelInfo } from './conditioning';
 import { runStage, type AugmentJobs, type StageHooks } from './jobs';
+import { planAdaptation, runAdaptation, type AdaptationOutcome, type AdaptationSettings, type AdaptChoice } from './adaptation';
 import { learnMissing, learnSettings, type DefectLearnSettings, type LearnedStage, type LearnSettings, type MaskLearnSettings } from './learning';
 import { checkMaterial, resolveTypes, typeMaterial, type AugmentType } from './types';
 
@@ -37,8 +42,12 @@ export interface AugmentRequest {
   formats: readonly ExportFormat[];
   /** 'category/name' or unique names; default: every type */
   types?: readonly string[];
-  /** model folder (a built-in package) */
+  /** model folder (a built-in package): the base model, before adaptation */
   model: string;
+  /** adapt the model to the project's normal images first: 'auto' (default) for built-in packages only */
+  adapt?: AdaptChoice;
+  /** adaptation settings over the project's (when it runs) */
+  adaptation?: AdaptationSettings;
   /** job seed; default: a fresh one per run, recorded in the job */
   seed?: number;
   sampler?: SamplerName;
@@ -72,7 +81,9 @@ export interface TypeOutcome {
 }
 
 export interface AugmentReport {
+  /** the model the pairs were made with (the adapted package when adaptation is on) */
   model: { dir: string; name: string; contentHash: string };
+  adaptation: AdaptationOutcome;
   types: TypeOutcome[];
   export: ExportSummary;
 }
@@ -110,12 +121,32 @@ function unfinishedRun(project: Project, jobs: JobSummary[], typeId: number, mod
   return null;
 }
 
+/**
+ * With learning off nothing is learnt for a model adaptation is about to make, so a type whose mask
+ * source is 'learned' cannot get masks: refused before the adapt job runs.
+ */
+function checkLearningOff(prepared: { type: AugmentType }[], settings: LearnSettings, adapting: boolean): void {
+  if (!adapting || settings.mode !== 'off') return;
+  const learnedMasks = prepared.find((p) => p.type.maskSource === 'learned');
+  if (learnedMasks) {
+    throw new UserError(
+      'NO_MASK_EMBEDDING',
+      `${learnedMasks.type.label}: its mask source is 'learned', but learning is off and adaptation makes a new model that no mask embedding was learnt for; allow learning, switch adaptation off, or choose another mask source`,
+    );
+  }
+}
+
 export async function runAugment(project: Project, req: AugmentRequest, jobs: AugmentJobs, hooks: AugmentHooks = {}): Promise<AugmentReport> {
   checkPerType(req.perType);
-  const modelDir = path.resolve(req.model);
-  const model = await readModelInfo(modelDir);
+  const baseDir = path.resolve(req.model);
   const prepared = prepare(project, req);
   const settings = learnSettings(project, req.learning);
+  const adaptPlan = await planAdaptation(project, baseDir, req.adapt ?? 'auto', req.adaptation);
+  if (adaptPlan.action === 'off') await readModelInfo(baseDir); // an unusable model fails before any job
+  checkLearningOff(prepared, settings, adaptPlan.action === 'run');
+  const adaptation = await runAdaptation(project, adaptPlan, jobs, hooks);
+  const modelDir = adaptation.modelDir;
+  const model = await readModelInfo(modelDir);
   const baseSeed = req.seed ?? randomInt(0, 2 ** 31);
   const sampler = { sampler: req.sampler ?? DEFAULTS.sampler, steps: req.steps ?? DEFAULTS.steps, eta: 1 };
   const outcomes: TypeOutcome[] = [];
@@ -162,7 +193,7 @@ export async function runAugment(project: Project, req: AugmentRequest, jobs: Au
     samples,
   );
   const summary = await exportDataset(set, path.resolve(req.out), req.formats, hooks.writer);
-  return { model: { dir: modelDir, name: model.name, contentHash: model.contentHash }, types: outcomes, export: summary };
+  return { model: { dir: modelDir, name: model.name, contentHash: model.contentHash }, adaptation: adaptation.outcome, types: outcomes, export: summary };
 }
 
 function conditioningKind(spec: ConditioningSpec | null): TypeOutcome['conditioning'] {

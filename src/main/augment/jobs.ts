@@ -1,4 +1,4 @@
-// How augmentation runs its stages: each is a job of the project (learn-mask, learn-defect,
+// How augmentation runs its stages: each is a job of the project (adapt, learn-mask, learn-defect,
 // synthesize) submitted to a job runner and awaited. The runner is the app's JobManager (an
 // engine process; the CLI's augment does the same) or LocalJobs (./local-jobs.ts: the same engine
 // methods in this process, for evaluation and tests). A job can carry a deadline: at the first
@@ -16,7 +16,7 @@ export interface AugmentJobs {
   subscribe(listener: (update: JobUpdate) => void): () => void;
 }
 
-export type StageKind = 'learn-mask' | 'learn-defect' | 'synthesize';
+export type StageKind = 'adapt' | 'learn-mask' | 'learn-defect' | 'synthesize';
 
 export interface StageHooks {
   signal?: AbortSignal;
@@ -30,6 +30,8 @@ export interface StageRun {
 }
 
 export const DEADLINE_REASON = 'its time budget ran out';
+
+const FAILURE_CODES: Record<StageKind, string> = { adapt: 'ADAPTATION_FAILED', 'learn-mask': 'LEARNING_FAILED', 'learn-defect': 'LEARNING_FAILED', synthesize: 'SYNTHESIS_FAILED' };
 
 /**
  * Runs one job to its end. A user cancel (hooks.signal) cancels the job and throws CANCELLED; a
@@ -55,7 +57,7 @@ export async function runStage(jobs: AugmentJobs, kind: StageKind, params: unkno
     const job = await jobs.waitFor(id);
     if (job.state === 'cancelled' && deadlineReached && !hooks.signal?.aborted) return { job, deadlineReached };
     if (job.state === 'cancelled') throw new UserError('CANCELLED', `${label}: ${kind} cancelled (job ${id}); run the same command again to continue where it stopped`);
-    if (job.state === 'failed') throw new UserError(kind === 'synthesize' ? 'SYNTHESIS_FAILED' : 'LEARNING_FAILED', `${label}: ${kind} job ${id} failed: ${job.error ?? 'no reason given'}`);
+    if (job.state === 'failed') throw new UserError(FAILURE_CODES[kind], `${label}: ${kind} job ${id} failed: ${job.error ?? 'no reason given'}`);
     return { job, deadlineReached: false };
   } finally {
     hooks.signal?.removeEventListener('abort', onAbort);

@@ -25,7 +25,7 @@ test('samples made with learned artifacts regenerate bit-identically with real, 
   const jobs = new LocalJobs(project.db, { threads: 1 });
   const settings = { learning: { defect: { steps: 6, variants: 2, previewEvery: 0 }, mask: { steps: 6, variants: 2 } }, maskSampling: { steps: 4, threshold: 0.2 } };
   project.db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify(settings));
-  const base = { formats: ['mvtec'] as const, model: fx.modelDir, seed: 9, steps: 2 };
+  const base = { formats: ['mvtec'] as const, model: fx.modelDir, seed: 9, steps: 2, adapt: false as const };
   try {
     setTypeSettings(project, 'hole', { maskSource: 'perlin', foreground: 'otsu' });
     setTypeSettings(project, 'scratch', { maskSource: 'real' });

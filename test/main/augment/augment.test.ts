@@ -31,7 +31,8 @@ function setTypeSettings(project: Project, name: string, settings: Record<string
 
 const jobKinds = (project: Project): string[] => (project.db.prepare('SELECT kind FROM jobs ORDER BY id').pluck().all() as string[]);
 
-const request = (model: string, out: string, extra: Partial<AugmentRequest> = {}): AugmentRequest => ({ perType: 2, out, formats: ['mvtec', 'coco'], model, seed: 3, steps: 2, ...extra });
+// these tests are about learning, synthesis and export: adaptation (adaptation.test.ts) is off
+const request = (model: string, out: string, extra: Partial<AugmentRequest> = {}): AugmentRequest => ({ perType: 2, out, formats: ['mvtec', 'coco'], model, seed: 3, steps: 2, adapt: false, ...extra });
 
 test('bad input is refused before any job runs: counts, unknown types, missing masks, bad type settings, nothing learnt with learning off', async () => {
   const fx = await makeSynthesisFixture(join(tmp.dir, 'bad'));
