@@ -8,6 +8,9 @@
 //   from setting scrollTop to a forced style + layout after the grid re-rendered (JS + style +
 //   layout of one frame; goal p95 < 16 ms); the rAF intervals are reported as well (in headless
 //   Chromium they are paced by its 60 Hz frame clock, so they cannot go below ~16.7 ms).
+// DEFECTFORGE_BENCH_UI_TRACE=<file.json> records a Chromium performance trace of the first (cold) scroll
+// (devtools.timeline categories: tasks, style, layout, paint, image decode, network) for finding
+// what makes frames late; tracing slows the page, so numbers of a traced run are not comparable.
 // Needs Chromium (DEFECTFORGE_CHROMIUM or /usr/bin/chromium).
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +28,7 @@ const SIZE = 128;
 const CHROMIUM = process.env['DEFECTFORGE_CHROMIUM'] ?? '/usr/bin/chromium';
 const SCROLL_FRAMES = 240;
 const SCROLL_STEP_PX = 120;
+const TRACE = process.env['DEFECTFORGE_BENCH_UI_TRACE'];
 
 function image(seed: number): Buffer {
   const px = new Uint8Array(SIZE * SIZE);
@@ -137,7 +141,9 @@ export async function run(): Promise<BenchReport> {
 
       const coldPaintMs = (await page.evaluate(FIRST_PAINT)) as number;
       const cold = (await page.evaluate(THUMBS_READY)) as { ms: number; visible: number };
+      if (TRACE) await browser.startTracing(page, { path: TRACE, categories: ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink', 'cc', 'v8.execute'] });
       const scroll = (await page.evaluate(SCROLL)) as { work: number[]; intervals: number[]; scrollTop: number; cells: number };
+      if (TRACE) await browser.stopTracing();
 
       await page.reload();
       await page.getByTestId('recent-list').getByRole('button').first().click();

@@ -36,6 +36,7 @@ export const CHANNELS = {
   samplesList: 'samples:list',
   samplesGet: 'samples:get',
   samplesRegenerate: 'samples:regenerate',
+  samplesReuseMask: 'samples:reuseMask',
 } as const;
 
 /** Main -> renderer notifications (no reply). */
@@ -56,8 +57,9 @@ export const EVENT_CHANNELS: readonly EventChannel[] = Object.values(EVENTS);
 export type ImportLayoutChoice = 'mvtec' | 'folder' | 'auto';
 export const IMPORT_LAYOUTS: readonly ImportLayoutChoice[] = ['mvtec', 'folder', 'auto'];
 
-export type FolderPurpose = 'createProject' | 'openProject' | 'importDataset';
-export const FOLDER_PURPOSES: readonly FolderPurpose[] = ['createProject', 'openProject', 'importDataset'];
+/** Why a folder is asked for; 'model' = the project's model package, 'augmentOutput' = a new export folder. */
+export type FolderPurpose = 'createProject' | 'openProject' | 'importDataset' | 'model' | 'augmentOutput';
+export const FOLDER_PURPOSES: readonly FolderPurpose[] = ['createProject', 'openProject', 'importDataset', 'model', 'augmentOutput'];
 
 export interface AppInfo {
   name: string;
@@ -247,6 +249,8 @@ export interface AugmentStartRequest {
   /** denoising steps (default: the synthesis default) */
   steps?: number;
   seed?: number;
+  /** adapt the model to the project's normal images first: 'auto' (the default) for DefectForge packages only */
+  adapt?: boolean | 'auto';
 }
 
 export type AugmentRunState = 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -319,6 +323,27 @@ export interface RegenerateResult {
   seconds: number;
 }
 
+/** "Use this mask again": the pair's mask joins its defect type's drawn masks; `generate` also starts that many pairs with it. */
+export interface ReuseMaskRequest {
+  /** the generated pair (sample) whose mask is reused */
+  id: number;
+  /** pairs to synthesize with exactly this mask on the category's normal images (seeded-random picks) */
+  generate?: number;
+  /** the new run's seed (default: a fresh one) */
+  seed?: number;
+}
+
+export interface ReuseMaskResult {
+  /** the pair's synthetic image, now an image of the type (origin 'synthetic') that carries the mask */
+  imageId: number;
+  /** the 'drawn' mask row the pair's mask became */
+  maskId: number;
+  /** false when the mask was already among the type's drawn masks */
+  added: boolean;
+  /** the synthesis job started with the mask (null when `generate` was not asked for) */
+  jobId: number | null;
+}
+
 /** Request and response type of every invoke channel. */
 export interface InvokeMap {
   'app:info': { request: Record<string, never>; response: AppInfo };
@@ -359,6 +384,7 @@ export interface InvokeMap {
   'samples:get': { request: { id: number }; response: SampleDetail };
   /** Makes the sample again from its lineage and says whether image and mask are bit-identical. */
   'samples:regenerate': { request: { id: number }; response: RegenerateResult };
+  'samples:reuseMask': { request: ReuseMaskRequest; response: ReuseMaskResult };
 }
 
 /** Payload of every event channel. */

@@ -1,14 +1,18 @@
 // Training, one-click augmentation and the lineage gallery in Debian's Chromium against the real
 // handlers, a real engine process and the tiny random model package: a small learning job shows
 // its loss curve, progress to the end and a preview; an augmentation of 2 pairs per type fills the
-// gallery; a pair's lineage shows its inputs and regenerating it is bit-identical. Screenshots go
-// to the test output folder and, with DEFECTFORGE_DOCS_SHOTS=1, to docs/screenshots/.
+// gallery; a pair's lineage shows its inputs and regenerating it is bit-identical; "use this mask
+// again" adds the pair's mask to the type's drawn masks and generates pairs that carry it pixel for
+// pixel; the Browse buttons of the model and output folders show what the folder dialog returned.
+// Screenshots go to the test output folder and, with DEFECTFORGE_DOCS_SHOTS=1, to docs/screenshots/.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import sharp from 'sharp';
+import { getSample, jobSamples } from '../../src/main/store/samples';
 import { makeSynthesisFixture, type SynthesisFixture } from '../engine/synthesis/fixture';
 import { ensureRendererBuilt, repoRoot, rendererOutDir } from './build-renderer';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, until as pollUntil } from './chromium';
@@ -62,6 +66,16 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   });
 
+  test('model Browse: the folder the dialog returns fills the field and becomes the model', async () => {
+    await page.getByTestId('tab-training').click();
+    await page.getByTestId('training-panel').waitFor();
+    server.setPickedFolder(fx.modelDir);
+    await page.getByTestId('model-browse').click();
+    await until('the model is named', async () => /tiny-random/.test((await page.getByTestId('model-name').textContent()) ?? ''), 15_000);
+    assert.equal(await page.getByTestId('model-dir').inputValue(), fx.modelDir);
+    assert.equal(server.pickRequests.at(-1), 'model');
+  });
+
   test('training: choose the model, learn 6 steps; progress reaches the end, the loss chart has every step, a preview shows', async () => {
     await page.getByTestId('tab-training').click();
     await page.getByTestId('training-panel').waitFor();
@@ -85,7 +99,13 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
   test('augmentation: 2 pairs per type with mvtec export; stages shown, the result folder at the end', async () => {
     const out = join(tmp, 'export 결과');
     await page.getByTestId('augment-count').fill('2');
-    await page.getByTestId('augment-out').fill(out);
+    // this test is about stages and export: no model adaptation (a fine-tuning job) first
+    await page.getByTestId('augment-adapt').uncheck();
+    // the output folder through Browse: the field shows what the dialog returned
+    server.setPickedFolder(out);
+    await page.getByTestId('augment-out-browse').click();
+    await until('the output field shows the picked folder', async () => (await page.getByTestId('augment-out').inputValue()) === out, 5_000);
+    assert.equal(server.pickRequests.at(-1), 'augmentOutput');
     await page.getByTestId('augment-start').click();
     const status = page.getByTestId('augment-status');
     await until('the augmentation finished', async () => ['succeeded', 'failed', 'cancelled'].includes((await status.getAttribute('data-state').catch(() => null)) ?? ''), 240_000);
@@ -111,6 +131,41 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
     const size = await page.getByTestId('difference').evaluate((c) => { const canvas = c as unknown as { width: number; height: number }; return canvas.width * canvas.height; });
     assert.ok(size > 0);
     await shot('lineage');
+  });
+
+  test('use this mask again: the mask joins the drawn masks; 2 pairs generated with it carry it pixel for pixel', async () => {
+    const lineage = page.getByTestId('lineage');
+    const sampleId = Number(await lineage.getAttribute('data-sample-id'));
+    await page.getByTestId('reuse-add').click();
+    const result = page.getByTestId('reuse-result');
+    await result.waitFor();
+    assert.equal(await result.getAttribute('data-added'), 'true');
+    const project = server.api.session.current();
+    const source = getSample(project, sampleId);
+    const maskPixels = async (hash: string): Promise<Buffer> => (await sharp(project.blobs.read(hash)).extractChannel(0).raw().toBuffer());
+    const lineageMask = await maskPixels(source.maskBlob);
+    const drawn = project.db.prepare("SELECT source, blob_hash FROM masks WHERE id = ?").get(Number(await result.getAttribute('data-mask-id'))) as { source: string; blob_hash: string };
+    assert.equal(drawn.source, 'drawn');
+    assert.ok((await maskPixels(drawn.blob_hash)).equals(lineageMask), 'the drawn mask is the lineage mask, pixel for pixel');
+
+    await page.getByTestId('reuse-count').fill('2');
+    assert.equal((await page.getByTestId('reuse-generate').textContent())!.trim(), 'Generate 2 with this mask');
+    await page.getByTestId('reuse-generate').click();
+    const status = page.getByTestId('reuse-status');
+    await until('the reuse job ended', async () => ['succeeded', 'failed', 'cancelled'].includes((await status.getAttribute('data-state').catch(() => null)) ?? ''), 120_000);
+    assert.equal(await status.getAttribute('data-state'), 'succeeded', (await page.getByTestId('reuse-error').textContent().catch(() => '')) ?? '');
+    const made = jobSamples(project, Number(await status.getAttribute('data-job-id')));
+    assert.equal(made.length, 2);
+    for (const s of made) {
+      assert.ok((await maskPixels(s.maskBlob)).equals(lineageMask), `pair ${s.id} carries the reused mask, pixel for pixel`);
+      assert.equal(s.defectTypeId, source.defectTypeId);
+    }
+    // the gallery reloaded with the new pairs; the newest one's lineage names the drawn mask
+    await until('6 pairs', async () => (await page.getByTestId('sample').count()) === 6, 15_000);
+    await shot('lineage-reuse');
+    await page.getByTestId('sample').first().click();
+    await until('the new pair is open', async () => (await lineage.getAttribute('data-sample-id')) === String(Math.max(...made.map((s) => s.id))), 15_000);
+    assert.match((await page.getByTestId('lineage-mask-origin').textContent())!, /^drawn /);
   });
 
   test('no uncaught errors and no failed requests in the page', () => {

@@ -6,12 +6,13 @@ import path from 'node:path';
 import { regenerateSample } from '../../engine/synthesis/regenerate';
 import { UserError } from '../../shared/errors';
 import type { AugmentUpdateEvent, EventChannel, EventMap, ModelSetting, SampleDetail, SampleListItem } from '../../shared/ipc';
-import { projectLearnSettings, readModelInfo, resolveTypes, runAugment } from '../augment';
+import { projectLearnSettings, readModelInfo, resolveTypes, runAugment, SYNTHESIZE_KIND } from '../augment';
 import type { Handlers } from '../ipc/dispatch';
 import type { JobManager } from '../jobs';
 import type { Project } from '../store/project';
 import { getSample, modelPathByHash } from '../store/samples';
 import { appVersion } from '../store/app-version';
+import { addToDrawnMasks, exactMaskRun } from './reuse-mask';
 import type { ProjectSession } from './project-session';
 
 type SynthesisChannel =
@@ -22,7 +23,8 @@ type SynthesisChannel =
   | 'augment:cancel'
   | 'samples:list'
   | 'samples:get'
-  | 'samples:regenerate';
+  | 'samples:regenerate'
+  | 'samples:reuseMask';
 
 /** The project setting that holds the model folder (project.settings_json). */
 export const MODEL_SETTING = 'modelDir';
@@ -204,6 +206,7 @@ export function synthesisHandlers(session: ProjectSession, jobs: () => JobManage
           model,
           ...(request.seed !== undefined ? { seed: request.seed } : {}),
           ...(request.steps !== undefined ? { steps: request.steps } : {}),
+          ...(request.adapt !== undefined ? { adapt: request.adapt } : {}),
         },
         manager,
         {
@@ -232,6 +235,15 @@ export function synthesisHandlers(session: ProjectSession, jobs: () => JobManage
       const project = session.current();
       const report = await regenerateSample(project, id, { appVersion: appVersion(), load: { intraOpNumThreads: 1 } });
       return { sampleId: id, identical: report.identical, imageIdentical: report.image.identical, maskIdentical: report.mask.identical, seconds: report.seconds };
+    },
+    'samples:reuseMask': async ({ id, generate, seed }) => {
+      const project = session.current();
+      // no engine, no job: checked before the mask is added, so a refused request changes nothing
+      const manager = generate !== undefined ? requireJobs() : null;
+      const reused = await addToDrawnMasks(project, id);
+      let jobId: number | null = null;
+      if (manager && generate !== undefined) jobId = manager.submit(SYNTHESIZE_KIND, exactMaskRun(project, id, reused, generate, seed));
+      return { imageId: reused.imageId, maskId: reused.maskId, added: reused.added, jobId };
     },
   };
 }

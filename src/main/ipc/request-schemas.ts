@@ -14,7 +14,7 @@ import {
   type InvokeChannel,
   type IpcRequest,
 } from '../../shared/ipc';
-import { absolutePath, arrayOf, base64, bool, matching, nullable, num, obj, oneOf, optional, rowId, str, type Schema } from './schema';
+import { absolutePath, arrayOf, base64, bool, matching, nullable, num, obj, oneOf, optional, rowId, SchemaError, str, type Schema } from './schema';
 
 // Project names end up in window titles and the recent list; keep them one short line.
 const PROJECT_NAME_MAX = 200;
@@ -28,9 +28,18 @@ const THUMBNAILS_PER_CALL = 500;
 // Learning runs for minutes to hours; a million steps is past any sensible run.
 const LEARN_STEPS_MAX = 1_000_000;
 const PAIRS_PER_TYPE_MAX = 1_000_000;
+// "Generate N with this mask" is a quick look at one mask on other images, not a dataset run.
+const REUSE_PAIRS_MAX = 1000;
 
 const maskRequest = obj({ imageId: rowId(), pngBase64: base64(MASK_BASE64_MAX) });
 const label = () => str({ minLength: 1, maxLength: LABEL_MAX });
+// augmentation's model adaptation: on, off, or 'auto' (on for DefectForge packages)
+const adaptChoice = (): Schema<boolean | 'auto'> => ({
+  check(value, at) {
+    if (typeof value === 'boolean' || value === 'auto') return value;
+    throw new SchemaError(at, `expected true, false or 'auto', got ${JSON.stringify(value) ?? String(value)}`);
+  },
+});
 
 export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
   'app:info': obj({}),
@@ -91,9 +100,15 @@ export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
     out: absolutePath(),
     steps: optional(num({ integer: true, min: 1, max: 1000 })),
     seed: optional(num({ integer: true, min: 0, max: 2 ** 31 - 1 })),
+    adapt: optional(adaptChoice()),
   }),
   'augment:cancel': obj({ runId: num({ integer: true, min: 1 }) }),
   'samples:list': obj({ defectTypeId: optional(rowId()), offset: num({ integer: true, min: 0 }), limit: num({ integer: true, min: 1, max: PAGE_MAX }) }),
   'samples:get': obj({ id: rowId() }),
   'samples:regenerate': obj({ id: rowId() }),
+  'samples:reuseMask': obj({
+    id: rowId(),
+    generate: optional(num({ integer: true, min: 1, max: REUSE_PAIRS_MAX })),
+    seed: optional(num({ integer: true, min: 0, max: 2 ** 31 - 1 })),
+  }),
 };

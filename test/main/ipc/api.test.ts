@@ -139,4 +139,8 @@ test('dialog:pickFolder answers what the injected picker returns', async (t) => 
   assert.deepEqual(ok(await call('dialog:pickFolder', { purpose: 'openProject' })), { path: tmp });
   pick(null);
   assert.deepEqual(ok(await call('dialog:pickFolder', { purpose: 'importDataset' })), { path: null });
+  // the Browse buttons' purposes reach the picker too
+  pick(tmp);
+  assert.deepEqual(ok(await call('dialog:pickFolder', { purpose: 'model' })), { path: tmp });
+  assert.deepEqual(ok(await call('dialog:pickFolder', { purpose: 'augmentOutput' })), { path: tmp });
 });

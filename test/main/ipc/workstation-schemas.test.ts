@@ -41,3 +41,18 @@ test('workstation request schemas', () => {
   fails(() => requestSchemas['jobs:submit'].check({ kind: 'sleep', params: { steps: 1, stepMs: 1, extra: 1 } }, 'request'), /unknown field 'extra'/);
   fails(() => requestSchemas['types:create'].check({ category: 'c', name: '' }, 'request'), /request\.name: must be at least 1/);
 });
+
+test('samples:reuseMask, the new folder purposes and augmentation adaptation', () => {
+  assert.deepEqual(requestSchemas['samples:reuseMask'].check({ id: 3 }, 'request'), { id: 3 });
+  assert.deepEqual(requestSchemas['samples:reuseMask'].check({ id: 3, generate: 4, seed: 9 }, 'request'), { id: 3, generate: 4, seed: 9 });
+  fails(() => requestSchemas['samples:reuseMask'].check({ id: 3, generate: 2.5 }, 'request'), /request\.generate: expected an integer/);
+  fails(() => requestSchemas['samples:reuseMask'].check({ id: 0 }, 'request'), /request\.id: must be >= 1/);
+  fails(() => requestSchemas['samples:reuseMask'].check({ id: 3, mask: 'x' }, 'request'), /unknown field 'mask'/);
+  for (const purpose of ['model', 'augmentOutput']) assert.deepEqual(requestSchemas['dialog:pickFolder'].check({ purpose }, 'request'), { purpose });
+  fails(() => requestSchemas['dialog:pickFolder'].check({ purpose: 'exports' }, 'request'), /request\.purpose/);
+  const augment = { typeIds: [1], perType: 2, formats: ['mvtec'], out: process.platform === 'win32' ? 'C:\\out' : '/out' };
+  for (const adapt of [true, false, 'auto'] as const) assert.equal(requestSchemas['augment:start'].check({ ...augment, adapt }, 'request').adapt, adapt);
+  fails(() => requestSchemas['augment:start'].check({ ...augment, adapt: 'yes' }, 'request'), /request\.adapt: expected true, false or 'auto', got "yes"/);
+  // the output folder stays an absolute path, as before
+  fails(() => requestSchemas['augment:start'].check({ ...augment, out: 'relative/out' }, 'request'), /request\.out: must be an absolute path/);
+});
