@@ -29,11 +29,22 @@ export interface ProjectMaskSourceOptions {
   sampling?: MaskSamplingSettings;
   real?: RealMaskOptions;
   foreground?: ForegroundOptions;
+  /** 'real' / 'drawn': only these stored masks (every id must be one of the type's) */
+  maskIds?: readonly number[];
 }
 
 export interface OpenMaskSource {
   source: MaskSource;
   release(): Promise<void>;
+}
+
+/** The stored masks a request names (all of them when it names none); an id the type lacks is an error. */
+function chosen<M extends { id: number }>(type: DefectTypeRef, kind: 'real' | 'drawn', masks: M[], ids: readonly number[] | undefined): M[] {
+  if (ids === undefined) return masks;
+  const byId = new Map(masks.map((m) => [m.id, m]));
+  const missing = ids.filter((id) => !byId.has(id));
+  if (missing.length > 0) throw new UserError('MASK_NOT_FOUND', `${type.label}: ${kind} mask id(s) ${missing.join(', ')} are not among this defect type's ${kind} masks`);
+  return ids.map((id) => byId.get(id)!);
 }
 
 export async function openMaskSource(project: Project, type: DefectTypeRef, kind: MaskSourceKind, options: ProjectMaskSourceOptions = {}): Promise<OpenMaskSource> {
@@ -44,11 +55,11 @@ export async function openMaskSource(project: Project, type: DefectTypeRef, kind
     case 'real': {
       const { pairs } = await loadTrainingPairs(project, type);
       const masks = pairs.map((p) => ({ id: p.maskIds[0]!, width: p.image.width, height: p.image.height, data: p.mask }));
-      return constrained(storedMaskSource('real', masks, options.real ?? DEFAULT_REAL_MASK));
+      return constrained(storedMaskSource('real', chosen(type, 'real', masks, options.maskIds), options.real ?? DEFAULT_REAL_MASK));
     }
     case 'drawn': {
       const masks = (await loadDrawnMasks(project, type)).map((m) => ({ id: m.maskId, width: m.width, height: m.height, data: m.data }));
-      return constrained(storedMaskSource('drawn', masks, { flips: false, scale: [1, 1], shift: false }));
+      return constrained(storedMaskSource('drawn', chosen(type, 'drawn', masks, options.maskIds), { flips: false, scale: [1, 1], shift: false }));
     }
     case 'learned': {
       const saved = latestMaskEmbedding(project, type.id);

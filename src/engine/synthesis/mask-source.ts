@@ -30,6 +30,8 @@ export interface TypeMaskSource {
   artifactId?: number;
   /** 'learned': the sampling settings */
   sampling?: MaskSamplingSettings;
+  /** 'real' / 'drawn': only these stored masks (ids in the masks table), e.g. "use this mask again" */
+  maskIds?: number[];
 }
 
 /** One pair's mask request (in its recipe). */
@@ -45,6 +47,12 @@ export function checkTypeMaskSource(label: string, m: TypeMaskSource | undefined
   if (!m || !MASK_SOURCE_KINDS.includes(m.kind)) throw new UserError('BAD_PARAMS', `${label}: the mask source must be one of ${MASK_SOURCE_KINDS.join(', ')} (got ${JSON.stringify(m?.kind)})`);
   if (!FOREGROUND_MODES.includes(m.foreground)) throw new UserError('BAD_PARAMS', `${label}: the foreground must be one of ${FOREGROUND_MODES.join(', ')} (got ${JSON.stringify(m.foreground)})`);
   if (m.kind === 'learned' && !(Number.isInteger(m.artifactId) && m.artifactId! > 0)) throw new UserError('BAD_PARAMS', `${label}: learned masks need the mask-embedding artifact they are sampled from`);
+  if (m.maskIds !== undefined) {
+    if (m.kind !== 'real' && m.kind !== 'drawn') throw new UserError('BAD_PARAMS', `${label}: chosen mask ids need the real or drawn mask source (got ${m.kind})`);
+    if (!Array.isArray(m.maskIds) || m.maskIds.length === 0 || !m.maskIds.every((id) => Number.isInteger(id) && id > 0)) {
+      throw new UserError('BAD_PARAMS', `${label}: the chosen masks must be a non-empty list of mask ids (got ${JSON.stringify(m.maskIds)})`);
+    }
+  }
 }
 
 function typeRef(project: Project, id: number): DefectTypeRef {
@@ -80,11 +88,11 @@ export class ProjectMasks {
   ) {}
 
   private source(spec: MaskSpec): Promise<OpenMaskSource> {
-    const key = `${spec.defectTypeId}:${spec.kind}:${spec.artifactId ?? ''}:${JSON.stringify(spec.sampling ?? null)}`;
+    const key = `${spec.defectTypeId}:${spec.kind}:${spec.artifactId ?? ''}:${JSON.stringify(spec.sampling ?? null)}:${spec.maskIds?.join(',') ?? ''}`;
     let open = this.opened.get(key);
     if (!open) {
       const type = typeRef(this.project, spec.defectTypeId);
-      open = spec.kind === 'learned' ? Promise.resolve().then(() => pinnedLearnedSource(this.project, type, spec, this.model)) : openMaskSource(this.project, type, spec.kind, { model: this.model });
+      open = spec.kind === 'learned' ? Promise.resolve().then(() => pinnedLearnedSource(this.project, type, spec, this.model)) : openMaskSource(this.project, type, spec.kind, { model: this.model, ...(spec.maskIds ? { maskIds: spec.maskIds } : {}) });
       // a failed open is not cached: the error is reported by this call and the next one alike
       open.catch(() => this.opened.delete(key));
       this.opened.set(key, open);

@@ -23,8 +23,10 @@ import { decodeBinaryMask, maskArea, saveDrawnMask } from '../store/queries/mask
 import { getSample, modelPathByHash, type SampleWithLineage } from '../store/samples';
 import { nowIso } from '../store/time';
 
-/** The synthesized pairs keep the mask exactly: the drawn source without any move or cut. */
-export const EXACT_DRAWN_MASK: TypeMaskSource = { kind: 'drawn', foreground: 'none' };
+/** The synthesized pairs keep the mask exactly: the drawn source pinned to that one mask, without any move or cut. */
+export function exactDrawnMask(maskId: number): TypeMaskSource {
+  return { kind: 'drawn', foreground: 'none', maskIds: [maskId] };
+}
 
 export interface ReusedMask {
   imageId: number;
@@ -89,16 +91,6 @@ export function exactMaskRun(project: Project, sampleId: number, reused: ReusedM
   const lineage = sample.lineage;
   if (!lineage) throw new UserError('LINEAGE_MISSING', `sample ${sampleId} has no lineage record, so its generation settings are unknown`);
   const recipe = recipeOf(sampleId, lineage.sampler);
-  const others = project.db
-    .prepare("SELECT count(*) FROM masks m JOIN images i ON i.id = m.image_id WHERE i.defect_type_id = ? AND m.source = 'drawn' AND m.area_px > 0 AND m.id <> ?")
-    .pluck()
-    .get(reused.type.id, reused.maskId) as number;
-  if (others > 0) {
-    throw new UserError(
-      'MASK_NOT_ALONE',
-      `${reused.type.label} has ${others} other drawn mask(s); synthesis picks among all of a type's drawn masks, so pairs with only this mask need it to be the type's only drawn mask. The mask was added to the drawn masks.`,
-    );
-  }
   const model = lineage.modelHash === null ? null : modelPathByHash(project, lineage.modelHash);
   if (model === null) throw new UserError('MODEL_NOT_FOUND', `sample ${sampleId}: the project has no folder for the model it was made with; it cannot be used again`);
   const plan: SynthesisPlan = {
@@ -113,7 +105,7 @@ export function exactMaskRun(project: Project, sampleId: number, reused: ReusedM
         count,
         aar: recipe.aar.enabled,
         normals: typeMaterial(project, reused.type).normals,
-        maskSource: EXACT_DRAWN_MASK,
+        maskSource: exactDrawnMask(reused.maskId),
         conditioning: recipe.conditioning,
       },
     ],

@@ -73,6 +73,16 @@ test('project mask sources: real, drawn, learned (needs an embedding), Perlin; e
   assert.ok(maskArea(a.data) > 0);
   await real.release();
 
+  // chosen masks: only those ids are drawn from; an id of another type (or none) is named
+  const ids = project.db.prepare("SELECT m.id FROM masks m JOIN images i ON i.id = m.image_id WHERE i.defect_type_id = ? ORDER BY m.id").pluck().all(type.id) as number[];
+  assert.ok(ids.length >= 2);
+  const one = await openMaskSource(project, type, 'real', { maskIds: [ids[1]!], real: { flips: false, scale: [1, 1], shift: false } });
+  const first = await one.source.next({ ...size, seed: 1 });
+  for (const seed of [2, 3, 4]) assert.deepEqual((await one.source.next({ ...size, seed })).data, first.data, 'every draw is the one chosen mask');
+  assert.equal(first.origin.maskId, ids[1]);
+  await one.release();
+  await assert.rejects(openMaskSource(project, type, 'real', { maskIds: [ids[0]!, 987654] }), (e) => isUserError(e) && e.code === 'MASK_NOT_FOUND' && /widget\/crack: real mask id\(s\) 987654/.test(e.message));
+
   await assert.rejects(openMaskSource(project, type, 'learned', { modelDir: fx.modelDir }), (e) => isUserError(e) && e.code === 'NO_MASK_EMBEDDING');
   await assert.rejects(openMaskSource(project, type, 'drawn'), (e) => isUserError(e) && e.code === 'NO_DRAWN_MASKS');
 

@@ -1,7 +1,7 @@
 // samples:reuseMask ("use this mask again") against the real store, a real engine process and the
 // tiny random model: the pair's mask joins its type's drawn masks on a synthetic image row (pixel
 // for pixel, once), "generate N" runs a synthesis job whose every pair carries exactly that mask,
-// and the refusals (no engine, another drawn mask of the type, bad requests) change nothing.
+// and the refusals (no engine, bad requests) change nothing; another drawn mask of the type does not leak in.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -100,7 +100,7 @@ describe('samples:reuseMask', () => {
     }
   });
 
-  test('generate 2: a synthesis job whose pairs all carry exactly the mask; another drawn mask of the type stops it', async () => {
+  test('generate 2: a synthesis job whose pairs all carry exactly the mask, also when the type has other drawn masks', async () => {
     const engine = new EngineHost(forkEngineFactory(sourceEngineLaunch()));
     const api = createApi({ configDir: join(tmp.dir, 'config'), electronVersion: null, pickFolder: async () => null, emit: () => {}, engine });
     try {
@@ -122,7 +122,7 @@ describe('samples:reuseMask', () => {
         assert.equal(s.defectType, 'scratch');
       }
 
-      // a second drawn mask of the type: the drawn source would mix them, so the run is refused
+      // a second drawn mask of the type: the run stays pinned to the reused mask
       const other = project.db.prepare("SELECT i.id, i.width, i.height FROM images i JOIN defect_types t ON t.id = i.defect_type_id WHERE t.name = 'scratch' AND i.origin = 'real' LIMIT 1").get() as {
         id: number;
         width: number;
@@ -132,11 +132,13 @@ describe('samples:reuseMask', () => {
       drawn.fill(255, 0, other.width * 3);
       const png = await sharp(drawn, { raw: { width: other.width, height: other.height, channels: 1 } }).png().toBuffer();
       ok(await dispatch(api.handlers, 'masks:save', { imageId: other.id, pngBase64: png.toString('base64') }));
-      const jobsBefore = api.jobs()!.list().length;
-      const refused = error(await dispatch(api.handlers, 'samples:reuseMask', { id: sampleId, generate: 1 }));
-      assert.equal(refused.code, 'MASK_NOT_ALONE');
-      assert.match(refused.message, /wood\/scratch has 1 other drawn mask/);
-      assert.equal(api.jobs()!.list().length, jobsBefore, 'no job was queued');
+      const again = ok<ReuseMaskResult>(await dispatch(api.handlers, 'samples:reuseMask', { id: sampleId, generate: 3, seed: 78 }));
+      assert.equal(again.added, false, 'the mask was added the first time');
+      const second = await api.jobs()!.waitFor(again.jobId!);
+      assert.equal(second.state, 'succeeded', second.error ?? '');
+      const remade = jobSamples(project, again.jobId!);
+      assert.equal(remade.length, 3);
+      for (const s of remade) assert.ok((await pixels(project, s.maskBlob)).data.equals(original.data), `sample ${s.id}: only the reused mask, not the other drawn one`);
     } finally {
       await api.close();
       await engine.dispose();
