@@ -16,7 +16,7 @@ import { jobSamples } from '../src/main/store/samples';
 import { JobStore } from '../src/main/jobs/job-store';
 import { makeSynthesisFixture, planFor } from '../test/engine/synthesis/fixture';
 import { writeTinyPackage } from '../test/fixtures/builtin/tiny-package';
-import { defaultModelDir } from '../src/cli/commands/augment';
+import { defaultModelDir } from '../src/main/default-model';
 
 const PAIRS = Number(process.env.DEFECTFORGE_BENCH_PAIRS ?? 6);
 const STEPS = Number(process.env.DEFECTFORGE_BENCH_STEPS ?? 20);

@@ -19,7 +19,7 @@ import { DEFAULT_LEARN_MASK, learnMask } from '../src/engine/anomaly/learn-mask'
 import { readBuiltinManifest } from '../src/engine/models/builtin/load';
 import { configureRuntime } from '../src/engine/runtime';
 import { openProject, type Project } from '../src/main/store/project';
-import { defaultModelDir } from '../src/cli/commands/augment';
+import { defaultModelDir } from '../src/main/default-model';
 import { makeSynthesisFixture } from '../test/engine/synthesis/fixture';
 import { writeTinyPackage } from '../test/fixtures/builtin/tiny-package';
 

@@ -232,6 +232,8 @@ export interface ModelSetting {
   /** the package's name and content hash when `dir` is set and readable */
   name: string | null;
   contentHash: string | null;
+  /** no folder was chosen for the project: `dir` is the embedded default model */
+  isDefault: boolean;
 }
 
 // the exporter's formats (engine/export EXPORT_FORMATS; a test checks the two lists match)

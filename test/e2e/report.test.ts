@@ -14,7 +14,7 @@ import { writeMvtecCorpus } from '../../src/engine/corpus';
 import { reportHtml } from '../../src/engine/eval/report/html';
 import { EVAL_DEFAULTS, runEvaluation } from '../../src/engine/eval/run';
 import { importDataset } from '../../src/main/import';
-import { defaultModelDir } from '../../src/cli/commands/augment';
+import { defaultModelDir } from '../../src/main/default-model';
 import { createProject } from '../../src/main/store/project';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP } from './chromium';
 

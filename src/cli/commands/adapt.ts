@@ -8,7 +8,8 @@ import { UserError } from '../../shared/errors';
 import type { AdaptMethodResult, AdaptParams } from '../../engine/host/methods/adapt';
 import { openProject } from '../../main/store/project';
 import type { CommandSpec } from '../command';
-import { defaultModelDir, describeTrainingProgress, optionInteger, optionNumber, optionString, runProjectJob } from './train';
+import { describeTrainingProgress, optionInteger, optionNumber, optionString, runProjectJob } from './train';
+import { defaultModelDir } from '../../main/default-model';
 
 export const adaptCommand: CommandSpec = {
   name: 'adapt',

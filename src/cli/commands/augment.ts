@@ -10,17 +10,10 @@ import { throttleProgress } from '../../main/api/throttle';
 import { JobManager } from '../../main/jobs/job-manager';
 import type { AdaptationOutcome, AdaptChoice, AugmentReport, AugmentRequest } from '../../main/augment';
 import { openProject, type Project } from '../../main/store/project';
+import { DEFAULT_MODEL_NAME, defaultModelDir } from '../../main/default-model';
 import { UserError } from '../../shared/errors';
 import type { CliIO, CommandSpec, ParsedArgs } from '../command';
 import { withEngine } from '../engine';
-
-/** The embedded default model: resources/models/<DEFAULT_MODEL_NAME> beside the app. */
-export const DEFAULT_MODEL_NAME = 'tiny-ldm';
-
-export function defaultModelDir(): string {
-  // src/cli/commands -> repository root (from source) / out/... in a build: both hold resources/
-  return path.resolve(import.meta.dirname, '..', '..', '..', 'resources', 'models', DEFAULT_MODEL_NAME);
-}
 
 export function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;

@@ -15,7 +15,8 @@ import { createProject } from '../../main/store/project';
 import { typeSamples } from '../../main/store/samples';
 import { UserError } from '../../shared/errors';
 import type { CommandSpec } from '../command';
-import { adaptChoice, augmentWithEngine, DEFAULT_MODEL_NAME, defaultModelDir, describeAdaptation, listOption, wholeNumber } from './augment';
+import { adaptChoice, augmentWithEngine, describeAdaptation, listOption, wholeNumber } from './augment';
+import { DEFAULT_MODEL_NAME, defaultModelDir } from '../../main/default-model';
 
 export const DEMO_FAMILIES = ['wood', 'hex_nut'];
 

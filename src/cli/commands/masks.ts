@@ -17,7 +17,8 @@ import { encodePng } from '../../engine/imaging';
 import { readBuiltinManifest } from '../../engine/models/builtin/load';
 import { openProject } from '../../main/store/project';
 import type { CommandSpec } from '../command';
-import { defaultModelDir, describeTrainingProgress, optionInteger, optionNumber, optionString, runProjectJob } from './train';
+import { describeTrainingProgress, optionInteger, optionNumber, optionString, runProjectJob } from './train';
+import { defaultModelDir } from '../../main/default-model';
 
 export const masksCommand: CommandSpec = {
   name: 'masks',

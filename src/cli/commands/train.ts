@@ -3,26 +3,17 @@
 // job of the project, run by the same JobManager and engine process the app uses. Progress (step,
 // loss, ETA) goes to stderr, the saved artifact to stdout; Ctrl-C cancels after a checkpoint, and
 // `--resume` continues the newest unfinished run with the same settings.
-import { existsSync, readdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { resolve } from 'node:path';
 import { UserError } from '../../shared/errors';
 import type { ProgressEvent } from '../../shared/engine-protocol';
 import type { LearnDefectMethodResult, LearnDefectParams } from '../../engine/host/methods/learn-protocol';
 import { findDefectType } from '../../engine/anomaly/training-set';
 import { JobManager } from '../../main/jobs';
 import { openProject, type Project } from '../../main/store/project';
+import { defaultModelDir } from '../../main/default-model';
 import type { CliIO, CommandSpec, ParsedArgs } from '../command';
 import { withEngine } from '../engine';
 
-/** The packaged default model: the only package under resources/models (tiny-ldm when several). */
-export function defaultModelDir(): string {
-  const root = fileURLToPath(new URL('../../../resources/models', import.meta.url));
-  const packages = existsSync(root) ? readdirSync(root).filter((d) => existsSync(join(root, d, 'manifest.json'))) : [];
-  const chosen = packages.length === 1 ? packages[0] : packages.find((d) => d === 'tiny-ldm');
-  if (!chosen) throw new UserError('MODEL_REQUIRED', `no default model is installed in ${root}; pass --model <dir>`);
-  return join(root, chosen);
-}
 
 export function optionString(args: ParsedArgs, name: string): string | undefined {
   const v = args.options[name];

@@ -10,6 +10,7 @@ import { projectLearnSettings, readModelInfo, resolveTypes, runAugment, SYNTHESI
 import type { Handlers } from '../ipc/dispatch';
 import type { JobManager } from '../jobs';
 import type { Project } from '../store/project';
+import { findDefaultModel } from '../default-model';
 import { getSample, modelPathByHash } from '../store/samples';
 import { appVersion } from '../store/app-version';
 import { addToDrawnMasks, exactMaskRun } from './reuse-mask';
@@ -49,20 +50,23 @@ export function modelDirOf(project: Project): string | null {
   return typeof dir === 'string' && dir !== '' ? dir : null;
 }
 
+/** The project's model: the folder chosen for it, else the embedded default model. */
 function requireModelDir(project: Project): string {
-  const dir = modelDirOf(project);
-  if (dir === null) throw new UserError('NO_MODEL', 'Choose a model folder first (Training: model folder).');
+  const dir = modelDirOf(project) ?? findDefaultModel();
+  if (dir === null) throw new UserError('NO_MODEL', 'Choose a model folder first (Training: model folder); the embedded default model is not installed.');
   return dir;
 }
 
-async function modelSetting(dir: string | null): Promise<ModelSetting> {
-  if (dir === null) return { dir: null, name: null, contentHash: null };
+async function modelSetting(chosen: string | null): Promise<ModelSetting> {
+  const dir = chosen ?? findDefaultModel();
+  const isDefault = chosen === null && dir !== null;
+  if (dir === null) return { dir: null, name: null, contentHash: null, isDefault: false };
   try {
     const info = await readModelInfo(dir);
-    return { dir, name: info.name, contentHash: info.contentHash };
+    return { dir, name: info.name, contentHash: info.contentHash, isDefault };
   } catch {
     // a folder that went away or changed still shows, without a name: the user can pick another
-    return { dir, name: null, contentHash: null };
+    return { dir, name: null, contentHash: null, isDefault };
   }
 }
 

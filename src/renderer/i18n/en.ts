@@ -218,6 +218,7 @@ export const en = {
   'train.modelBrowse': 'Browse…',
   'train.modelBrowseTitle': 'Choose the model folder',
   'train.modelIs': 'Model: {name} ({hash})',
+  'train.modelDefault': 'Model: the embedded default {name} ({hash}); choose a folder to use another.',
   'train.noModel': 'No model chosen yet.',
   'train.type': 'Defect type',
   'train.steps': 'Steps',

@@ -220,6 +220,7 @@ export const ko: Record<MessageKey, string> = {
   'train.modelBrowse': '찾아보기…',
   'train.modelBrowseTitle': '모델 폴더 선택',
   'train.modelIs': '모델: {name} ({hash})',
+  'train.modelDefault': '모델: 내장 기본 모델 {name} ({hash}). 다른 모델을 쓰려면 폴더를 선택하세요.',
   'train.noModel': '아직 모델을 선택하지 않았습니다.',
   'train.type': '결함 유형',
   'train.steps': '단계 수',

@@ -13,6 +13,7 @@ import { EXPORT_FORMATS } from '../../../src/engine/export';
 import { AUGMENT_FORMATS, type AugmentUpdateEvent, type JobUpdateEvent } from '../../../src/shared/ipc';
 import { makeTempDir } from '../../fixtures/temp-dir';
 import { makeSynthesisFixture, type SynthesisFixture } from '../../engine/synthesis/fixture';
+import { findDefaultModel } from '../../../src/main/default-model';
 
 const tmp = makeTempDir('api synthesis 합성');
 
@@ -57,15 +58,17 @@ describe('training, augmentation and gallery channels', () => {
     assert.deepEqual([...AUGMENT_FORMATS], [...EXPORT_FORMATS]);
   });
 
-  test('model: none at first, a non-package folder is refused naming it, a package is kept with its name and hash', async () => {
-    assert.deepEqual(await api.handlers['model:get']({}), { dir: null, name: null, contentHash: null });
-    const learnWithout = await dispatch(api.handlers, 'learn:start', { typeId: typeId('hole'), steps: 2 });
-    assert.equal('error' in learnWithout && learnWithout.error.code, 'NO_MODEL');
+  test('model: the embedded default at first, a non-package folder is refused naming it, a package is kept with its name and hash', async () => {
+    const initial = await api.handlers['model:get']({});
+    assert.equal(initial.isDefault, true);
+    assert.equal(initial.dir, findDefaultModel());
+    assert.equal(initial.name, 'tiny-ldm');
     await assert.rejects(async () => api.handlers['model:set']({ dir: fx.datasetDir }), (e: Error) => e.message.includes(fx.datasetDir));
     const set = await api.handlers['model:set']({ dir: fx.modelDir });
     assert.equal(set.dir, fx.modelDir);
     assert.equal(set.name, 'tiny-random');
     assert.match(set.contentHash ?? '', /^[0-9a-f]{16,}$/);
+    assert.equal(set.isDefault, false);
     assert.deepEqual(await api.handlers['model:get']({}), set);
     // the other project settings are kept
     const stored = JSON.parse((api.session.current().db.prepare('SELECT settings_json FROM project').get() as { settings_json: string }).settings_json) as Record<string, unknown>;
