@@ -5,7 +5,10 @@
 //   weights            forward + backward w.r.t. all weights, as initializers
 //   weights (trainer)  the composer's training graph: weights fed as inputs every run, plus the
 //                      TS-side gradient norm; and a full step including the Adam update
-// reported as ratios to the forward (median, and minimum, of interleaved runs after warm-up).
+// reported as ratios to the forward (median, and minimum, of interleaved runs after warm-up),
+// in wall time and in this process's CPU time (process.cpuUsage: with one intra-op thread the
+// run's CPU time is its compute time, which other processes on a loaded machine stretch far
+// less than the wall time: medians within ~5% of minima where wall medians drifted 1.5-2x).
 // Goals: ctx <= 2.5x, all weights <= 3.5x.
 // Then where the time goes: ORT's profile of the all-weights graph and of the forward, kernel
 // time per op type (after ORT's fusions: FusedConv, FusedMatMul...), per run; and the
@@ -45,25 +48,34 @@ interface Timing {
   min: number;
 }
 
+const summarise = (ts: number[]): Timing => {
+  const sorted = [...ts].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return { median: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2, min: sorted[0]! };
+};
+
 /**
  * Runs every case once per round, round after round, so that load from other processes on a
  * shared machine hits all cases alike; reports the median and the minimum per case (the minimum
- * is the least disturbed by other processes).
+ * is the least disturbed by other processes), of the wall time and of the process's CPU time.
  */
-async function timeInterleaved(cases: (() => Promise<unknown>)[]): Promise<Timing[]> {
-  const times = cases.map(() => [] as number[]);
+async function timeInterleaved(cases: (() => Promise<unknown>)[]): Promise<{ wall: Timing; cpu: Timing }[]> {
+  const wall = cases.map(() => [] as number[]);
+  const cpu = cases.map(() => [] as number[]);
   for (let round = 0; round < WARMUP + RUNS; round++) {
     for (let k = 0; k < cases.length; k++) {
+      const c0 = process.cpuUsage();
       const t0 = performance.now();
       await cases[k]!();
-      if (round >= WARMUP) times[k]!.push(performance.now() - t0);
+      const elapsed = performance.now() - t0;
+      const used = process.cpuUsage(c0);
+      if (round >= WARMUP) {
+        wall[k]!.push(elapsed);
+        cpu[k]!.push((used.user + used.system) / 1000);
+      }
     }
   }
-  return times.map((ts) => {
-    const sorted = [...ts].sort((a, b) => a - b);
-    const mid = sorted.length >> 1;
-    return { median: sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2, min: sorted[0]! };
-  });
+  return cases.map((_, k) => ({ wall: summarise(wall[k]!), cpu: summarise(cpu[k]!) }));
 }
 
 function modelWithLoss(): { model: Model; params: string[] } {
@@ -203,13 +215,15 @@ export async function run(): Promise<BenchReport> {
   const buildWeightsMs = performance.now() - t0;
   const weights = await session(weightsGraph.model);
   const trainer = await composeTraining(model, { loss: 'loss', train: params, optimizer: new Adam({ lr: 1e-4 }), session: { intraOpNumThreads: 1 } });
-  const [tForward, tCtx, tWeights, tTrainerGrads, tTrainerStep] = (await timeInterleaved([
+  const timings = await timeInterleaved([
     () => forward.run(feeds),
     () => ctx.run(feeds),
     () => weights.run(feeds),
     () => trainer.gradients(feeds),
     () => trainer.step(feeds),
-  ])) as [Timing, Timing, Timing, Timing, Timing];
+  ]);
+  const [tForward, tCtx, tWeights, tTrainerGrads, tTrainerStep] = timings.map((t) => t.wall) as [Timing, Timing, Timing, Timing, Timing];
+  const cpuForward = timings[0]!.cpu;
   for (const s of [forward, ctx, weights]) await s.release();
   await trainer.release();
   const weightsProfile = await profileByOpType(weightsGraph.model, feeds);
@@ -228,19 +242,22 @@ export async function run(): Promise<BenchReport> {
     build_ctx_ms: +buildCtxMs.toFixed(1),
     build_weights_ms: +buildWeightsMs.toFixed(1),
   };
-  const rows: [string, string, Timing][] = [
-    ['forward', 'forward', tForward],
-    ['ctx', 'forward+backward, context', tCtx],
-    ['weights', 'forward+backward, all weights', tWeights],
-    ['trainer_grads', 'trainer.gradients (weights fed)', tTrainerGrads],
-    ['trainer_step', 'trainer.step (+ Adam in TS)', tTrainerStep],
+  const rows: [string, string, Timing, Timing][] = [
+    ['forward', 'forward', tForward, cpuForward],
+    ['ctx', 'forward+backward, context', tCtx, timings[1]!.cpu],
+    ['weights', 'forward+backward, all weights', tWeights, timings[2]!.cpu],
+    ['trainer_grads', 'trainer.gradients (weights fed)', tTrainerGrads, timings[3]!.cpu],
+    ['trainer_step', 'trainer.step (+ Adam in TS)', tTrainerStep, timings[4]!.cpu],
   ];
-  for (const [key, , t] of rows) {
+  const cpuRatio = (t: Timing): number => t.median / cpuForward.median;
+  for (const [key, , t, cpu] of rows) {
     values[`${key}_ms`] = +t.median.toFixed(2);
     values[`${key}_min_ms`] = +t.min.toFixed(2);
+    values[`${key}_cpu_ms`] = +cpu.median.toFixed(2);
     if (key !== 'forward') {
       values[`${key}_ratio`] = +ratio(t).toFixed(3);
       values[`${key}_min_ratio`] = +minRatio(t).toFixed(3);
+      values[`${key}_cpu_ratio`] = +cpuRatio(cpu).toFixed(3);
     }
   }
   values.profile_weights_kernel_ms = +(weightsProfile.kernelMicros / 1000).toFixed(2);
@@ -258,9 +275,9 @@ export async function run(): Promise<BenchReport> {
     lines: [
       `${paramCount} weights; graph nodes: forward ${forwardNodes}, +grad(ctx) ${values.ctx_nodes}, +grad(weights) ${values.weights_nodes}`,
       `buildGradientGraph: ctx ${buildCtxMs.toFixed(0)} ms, all weights ${buildWeightsMs.toFixed(0)} ms`,
-      ...rows.map(([key, label, t]) =>
-        `${label.padEnd(32)} median ${t.median.toFixed(1).padStart(6)} ms = ${ratio(t).toFixed(2)}x   min ${t.min.toFixed(1).padStart(6)} ms = ${minRatio(t).toFixed(2)}x${goal(key, t)}`),
-      `${RUNS} interleaved rounds after ${WARMUP} warm-up rounds; ratios are to the forward's median (min to min)`,
+      ...rows.map(([key, label, t, cpu]) =>
+        `${label.padEnd(32)} median ${t.median.toFixed(1).padStart(6)} ms = ${ratio(t).toFixed(2)}x   min ${t.min.toFixed(1).padStart(6)} ms = ${minRatio(t).toFixed(2)}x   cpu ${cpu.median.toFixed(1).padStart(6)} ms = ${cpuRatio(cpu).toFixed(2)}x${goal(key, t)}`),
+      `${RUNS} interleaved rounds after ${WARMUP} warm-up rounds; ratios are to the forward's median (min to min; cpu: median process CPU time)`,
       ...profileLines(weightsProfile, forwardProfile),
       ...originLines(byOrigin, weightsProfile.kernelMicros),
     ],

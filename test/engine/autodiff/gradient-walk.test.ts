@@ -45,6 +45,21 @@ test('a value used three times accumulates its gradients with one Sum', async ()
   assertClose(out['loss']!, [X.reduce((s, v) => s + v * v + Math.exp(v), 0)]);
 });
 
+test('two contributions are added with an Add (which ORT can fuse into a Conv producing one), more with one Sum', async () => {
+  // L = sum(x * exp(x)) -> dL/dx = exp(x) (1 + x): the Mul rule gives x two contributions
+  const b = new GraphBuilder('acc2');
+  const x = b.input('x', 'float32', [2, 3]);
+  b.output(b.op('ReduceSum', [b.op('Mul', [x, b.op('Exp', [x])])], { keepdims: 0 }), 'loss');
+  const { model } = buildGradientGraph(b.toModel(), { loss: 'loss', wrt: ['x'] });
+  const fanIn = model.graph.nodes.filter((n) => n.name.endsWith('_grad_sum'));
+  assert.deepEqual(
+    fanIn.map((n) => [n.opType, n.inputs.length]),
+    [['Add', 2]],
+  );
+  const out = await run(model, { x: f32([2, 3], X) });
+  assertClose(out['x_grad']!, X.map((v) => Math.exp(v) * (1 + v)));
+});
+
 test('only nodes between wrt and loss get gradients; side branches (even without rules) emit nothing', () => {
   const b = new GraphBuilder('prune');
   const x = b.input('x', 'float32', [3]);

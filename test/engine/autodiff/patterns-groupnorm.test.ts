@@ -72,9 +72,13 @@ for (const only of ['x', 'gamma', 'beta'] as const) {
 }
 
 /** Loss = sum(r * y) with gamma, beta as graph inputs; gradients with and without patterns. */
-async function bothWalks(spec: GroupNormSpec, seed: number): Promise<{ fused: Record<string, Float32Array>; plain: Record<string, Float32Array>; feeds: Record<string, HostTensor>; r: Float32Array; fusedOps: string[] }> {
+async function bothWalks(
+  spec: GroupNormSpec,
+  seed: number,
+  opset?: number,
+): Promise<{ fused: Record<string, Float32Array>; plain: Record<string, Float32Array>; feeds: Record<string, HostTensor>; r: Float32Array; fusedOps: string[] }> {
   const rng = new Rng(seed);
-  const b = new GraphBuilder('group norm');
+  const b = new GraphBuilder('group norm', opset === undefined ? {} : { opset });
   const x = b.input('x', 'float32', spec.x);
   const gamma = b.input('gamma', 'float32', spec.param);
   const beta = b.input('beta', 'float32', spec.param);
@@ -160,6 +164,18 @@ test('GroupNorm pattern agrees with the pattern-free walk and with a float64 ref
   assert.ok(maxRelativeError(fused.x_grad!, dx) < 1e-4, `dx ${maxRelativeError(fused.x_grad!, dx)}`);
   assert.ok(maxRelativeError(fused.gamma_grad!, dgamma) < 1e-4, `dgamma ${maxRelativeError(fused.gamma_grad!, dgamma)}`);
   assert.ok(maxRelativeError(fused.beta_grad!, dbeta) < 1e-5, `dbeta ${maxRelativeError(fused.beta_grad!, dbeta)}`);
+});
+
+test('GroupNorm pattern: B xhat + D is one BatchNormalization from opset 9, a Mul and an Add before; both agree with the plain walk', async () => {
+  const spec: GroupNormSpec = { x: [2, 6, 4, 5], groups: 3, param: [6, 1, 1] };
+  for (const opset of [17, 8]) {
+    const { fused, plain, fusedOps } = await bothWalks(spec, 5, opset);
+    assert.equal(reduceMeans(fusedOps), 1, `opset ${opset}: the pattern`);
+    assert.equal(fusedOps.filter((t) => t === 'BatchNormalization').length, opset >= 9 ? 1 : 0, `opset ${opset}: ${fusedOps.join(',')}`);
+    for (const name of ['x_grad', 'gamma_grad', 'beta_grad']) {
+      assert.ok(maxRelativeError(fused[name]!, plain[name]!) < 1e-5, `opset ${opset} ${name}: ${maxRelativeError(fused[name]!, plain[name]!)}`);
+    }
+  }
 });
 
 test('GroupNorm pattern does not apply to a scaled InstanceNormalization or a normalised value read elsewhere', async () => {

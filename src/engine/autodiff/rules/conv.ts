@@ -121,10 +121,17 @@ export function windowCorrelation(
 //   C4 O32 32x32 3x3           0.19       0.5        0.33              0.58
 //   C96 O32 32x32 1x1          0.44       2.3        one MatMul: 0.38
 // Other im2col layouts measured within 10% of this one: per-sample batched MatMuls then a
-// ReduceSum over n (no transposes of X and dY); slices on the MatMul's A side; 'wide rows'
-// (1-D contiguous slices of the flattened padded input against a zero-padded dY, which trades
-// the strided copies for (Hp*Wp)/(Ho*Wo) more multiply-adds). The GEMMs themselves are most of
-// the time: the per-tap form runs near the forward conv's throughput.
+// ReduceSum over n (no transposes of X and dY; ORT's ReduceSum over a leading axis is slow);
+// slices on the MatMul's A side. The GEMMs themselves are most of the time.
+// Since then (ms, minimum kernel time of 20 profiled runs, same machine): the GEMM puts the
+// operand with more rows first (contractTaps: C96 O32 3x3 dW 2.74 -> 2.37 on its own), and at
+// stride 1 the taps are contiguous runs of the flattened padded rows when that widens K by at
+// most 1/8 (im2colTaps, 'wide rows': C32 O32 32x32 1.28 -> 1.16, C64 O64 16x16 1.17 -> 1.07).
+// Tried and dropped: stride phases for stride 2 (6-D Reshape+Transpose: 0.47 ms per split, more
+// than the strided Slices cost; SpaceToDepth would win ~0.2 ms per conv but has no shape
+// function in onnx/shapes); one Conv for dW over the batch as channels (2-D or 3-D: 1.4-2.7x
+// slower); im2col by a one-hot depthwise Conv (as slow as Slice + Concat); concatenating all
+// taps before one tall GEMM (the copy costs what the taller GEMM saves, at A = 32 and 64).
 //   dX                    ConvTranspose  flipped Conv (initializer weights, folded)
 //   C96 O32 32x32 3x3          3.8          2.3
 //   C64 O64 16x16 3x3          0.98         0.73
@@ -155,17 +162,134 @@ export function channelRows(b: GraphBuilder, value: string, shape: readonly numb
 }
 
 /**
- * R[j, a, kk] = sum_n sum_o K[n, j, o] * Ipad[n, a, o*stride + kk*dilation] for 2-D I [N, A, H, W]
- * and K [N, J, Ho, Wo]: windowCorrelation's result for group 1, by explicit im2col.
+ * The per-tap products of an im2col weight gradient, contracted over (n, positions):
+ *   R[j, a, t] = Rows[j, :] . Cols_t[a, :]   for Cols_t [A, N*P] (one per tap t) and Rows [J, N*P],
+ * returned as [J, A, ...kernel] (`order` 'rows-first') or [A, J, ...kernel] ('columns-first').
  *
- * With I transposed to It [A, N, H, W] and padded, the strided Slice
- * It[:, :, ti*d : ... : s, tj*d : ... : s] holds, for the kernel tap t = (ti, tj), the
- * [A, N, Ho, Wo] input values that tap multiplies. Flattening (n, y, x) into one axis of length
- * N*P (P = Ho*Wo) makes the sum over n and positions a single GEMM per tap:
- *   R[:, :, t] = Krows (J x N*P) . S_t^T (N*P x A),
- * with Krows = channelRows(K) (the transpose of S_t folds into ORT's FusedMatMul). Taps are
- * concatenated along A before one GEMM when A is small (PER_TAP_MIN_CHANNELS). `kernelRows` may
- * be passed when the caller already has channelRows(K).
+ * Each per-tap GEMM puts the operand with more rows first (M): MLAS packs the second operand (B)
+ * on every call and streams the first, so for these K-long (K = N*P), few-row products the time
+ * tracks B's rows; measured per tap (ms, ORT 1.30 CPU, 1 thread, minimum of 20): [96 x 4096] .
+ * [32 x 4096]^T 0.28 against [32 x 4096] . [96 x 4096]^T 0.39; on the benchmark UNet's 96->32
+ * 3x3 conv the whole dW went 2.74 -> 2.37 ms. Taps are concatenated before one GEMM when A is
+ * small (PER_TAP_MIN_CHANNELS), so that the GEMM is not a few columns wide; at A = 32 and 64 the
+ * copy of the concatenation costs what the taller GEMM saves (measured).
+ * The products are laid side by side as [M-operand channels, ...kernel, other channels], so that
+ * the final Transpose moves one axis only (ORT's fast case; a general 4-D permutation of these
+ * small tensors measured 3-4x slower).
+ */
+function contractTaps(
+  b: GraphBuilder,
+  columns: readonly string[],
+  a: number,
+  rows: string,
+  j: number,
+  kernel: readonly number[],
+  order: 'rows-first' | 'columns-first',
+): string {
+  const transposed = (v: string): string => b.op('Transpose', [v], { perm: [1, 0] });
+  const taps = columns.length;
+  if (taps > 1 && a < PER_TAP_MIN_CHANNELS) {
+    const stacked = b.op('Concat', [...columns], { axis: 0 }); // [taps*A, N*P]
+    if (taps * a > j) {
+      // [taps*A, N*P] x [N*P, J] -> [taps*A, J] = [taps, A*J]; tap axis to the end: [A*J, taps]
+      const byTap = transposed(reshape(b, b.op('MatMul', [stacked, transposed(rows)]), [taps, a * j]));
+      if (order === 'columns-first') return reshape(b, byTap, [a, j, ...kernel]);
+      return b.op('Transpose', [reshape(b, byTap, [a, j, ...kernel])], { perm: [1, 0, ...kernel.map((_, i) => i + 2)] });
+    }
+    return moveToFront(b, b.op('MatMul', [rows, transposed(stacked)]), j, a, kernel, order === 'rows-first');
+  }
+  const rowsLead = j >= a;
+  const products = columns.map((cols) => (rowsLead ? b.op('MatMul', [rows, transposed(cols)]) : b.op('MatMul', [cols, transposed(rows)])));
+  const product = products.length === 1 ? products[0]! : b.op('Concat', products, { axis: 1 });
+  return rowsLead ? moveToFront(b, product, j, a, kernel, order === 'rows-first') : moveToFront(b, product, a, j, kernel, order === 'columns-first');
+}
+
+/**
+ * [lead, taps*other] viewed as [lead, ...kernel, other], to [lead, other, ...kernel]
+ * (`leadFirst`) or [other, lead, ...kernel]: one axis moves (ORT's fast Transpose case).
+ */
+function moveToFront(b: GraphBuilder, product: string, lead: number, other: number, kernel: readonly number[], leadFirst: boolean): string {
+  const k = kernel.length;
+  const kernelAxes = Array.from({ length: k }, (_, i) => i + 1);
+  const grid = reshape(b, product, [lead, ...kernel, other]);
+  return b.op('Transpose', [grid], { perm: leadFirst ? [0, k + 1, ...kernelAxes] : [k + 1, 0, ...kernelAxes] });
+}
+
+/** The im2col taps of one operand, and the other operand laid out to match them. */
+interface Im2col {
+  /** per tap, [A, K]: the taps of I [N, A, ...] along a contraction axis K over (n, positions) */
+  columns: string[];
+  /** the other operand [N, J, ...positions] as rows [J, K], in the columns' layout of K */
+  rows(value: string, shape: readonly number[]): string;
+}
+
+/** Largest width inflation Wq/Wo at which the wide-row taps are taken (see im2colTaps). */
+const WIDE_ROWS_MAX_INFLATION = 9 / 8;
+
+/**
+ * The im2col taps of a 2-D input I [N, A, H, W] for window positions o (Ho x Wo per axis) and
+ * taps kk: Cols_t[a, (n, o)] = Ipad[n, a, o*stride + kk_t*dilation] (pad `padBegin` in front,
+ * zeros wherever the windows reach past the end). I is transposed to [A, N, H, W] and padded
+ * once; each tap is then one Slice, in one of two layouts of K:
+ *
+ * - wide rows (stride 1, Wq/Wo <= WIDE_ROWS_MAX_INFLATION for a padded width Wq): the padded
+ *   [A, N, Hq, Wq] is flattened to [A, N, Hq*Wq], and tap (ti, tj) is the contiguous run from
+ *   ti*dh*Wq + tj*dw of length Ho*Wq: position (y, x') of the run holds
+ *   Ipad[y + ti*dh, x' + tj*dw] for x' < Wo, and whatever follows in memory for Wo <= x' < Wq,
+ *   which the rows operand, zero-padded to width Wq, multiplies by zero. K = N*Ho*Wq. One extra
+ *   padded row keeps the last run in bounds. ORT copies such runs in long blocks instead of Wo
+ *   floats at a time; measured per dW (ms, minimum of 20, N = 4): C32 O32 32x32 1.28 -> 1.16,
+ *   C64 O64 16x16 1.17 -> 1.07 (the GEMM got faster too, despite K growing by Wq/Wo); at 8x8
+ *   (Wq/Wo = 1.25) 0.386 -> 0.391, hence the bound;
+ * - plain: tap t is the (strided) block Ipad[:, :, o*s + kk_t*d] as [A, N*P], K = N*P, and the
+ *   rows are channelRows.
+ */
+function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[], positions: readonly number[], axes: readonly CorrelationAxis[]): Im2col {
+  const [n, a] = inputShape as [number, number];
+  const [ho, wo] = positions as [number, number];
+  const taps = tapList(axes.map((ax) => ax.kernel));
+  // padded length every window lies inside: (positions-1)*s + d*(k-1) + 1, and the input itself
+  const covered = axes.map((ax, i) => Math.max((positions[i]! - 1) * ax.stride + ax.dilation * (ax.kernel - 1) + 1, ax.padBegin + inputShape[i + 2]!));
+  const wide = axes.every((ax) => ax.stride === 1) && covered[1]! <= WIDE_ROWS_MAX_INFLATION * wo;
+  const lastTapShift = axes[1]!.dilation * (axes[1]!.kernel - 1);
+  const paddedSizes = wide ? [covered[0]! + (lastTapShift > 0 ? 1 : 0), covered[1]!] : covered;
+  const padsEnd = axes.map((ax, i) => paddedSizes[i]! - ax.padBegin - inputShape[i + 2]!);
+  const transposed = b.op('Transpose', [input], { perm: perm01(inputShape.length) });
+  const padded = axes.some((ax, i) => ax.padBegin > 0 || padsEnd[i]! > 0)
+    ? b.op('Pad', [transposed, b.ints([0, 0, ...axes.map((ax) => ax.padBegin), 0, 0, ...padsEnd])])
+    : transposed;
+  if (wide) {
+    const [hq, wq] = paddedSizes as [number, number];
+    const flat = reshape(b, padded, [a, n, hq * wq]);
+    const run = ho * wq;
+    const columns = taps.map(([ti, tj]) => {
+      const start = ti! * axes[0]!.dilation * wq + tj! * axes[1]!.dilation;
+      const block = start === 0 && run === hq * wq ? flat : b.op('Slice', [flat, b.ints([start]), b.ints([start + run]), b.ints([2])]);
+      return reshape(b, block, [a, n * run]);
+    });
+    const rows = (value: string, shape: readonly number[]): string => {
+      if (wq === wo) return channelRows(b, value, shape);
+      const t = b.op('Transpose', [value], { perm: perm01(shape.length) });
+      return reshape(b, b.op('Pad', [t, b.ints([0, 0, 0, 0, 0, 0, 0, wq - wo])]), [shape[1]!, shape[0]! * run]);
+    };
+    return { columns, rows };
+  }
+  const p = ho * wo;
+  const columns = taps.map((tap) => {
+    const starts = tap.map((t, i) => t * axes[i]!.dilation);
+    const ends = starts.map((st, i) => st + (positions[i]! - 1) * axes[i]!.stride + 1);
+    const whole = starts.every((st, i) => st === 0 && ends[i] === paddedSizes[i] && axes[i]!.stride === 1);
+    const block = whole ? padded : b.op('Slice', [padded, b.ints(starts), b.ints(ends), b.ints([2, 3]), b.ints(axes.map((ax) => ax.stride))]);
+    return reshape(b, block, [a, n * p]);
+  });
+  return { columns, rows: (value, shape) => channelRows(b, value, shape) };
+}
+
+/**
+ * R[j, a, kk] = sum_n sum_o K[n, j, o] * Ipad[n, a, o*stride + kk*dilation] for 2-D I [N, A, H, W]
+ * and K [N, J, Ho, Wo]: windowCorrelation's result for group 1, by explicit im2col: one GEMM per
+ * tap of I (im2colTaps) against K's rows (contractTaps). Also returns those rows of K, [J, K']
+ * (zero-padded along K' in the wide layout), whose row sums are K's sums over (n, positions).
  */
 export function im2colCorrelation(
   b: GraphBuilder,
@@ -174,81 +298,35 @@ export function im2colCorrelation(
   kernelValue: string,
   kernelShape: readonly number[],
   axes: readonly CorrelationAxis[],
-  kernelRows = channelRows(b, kernelValue, kernelShape),
-): string {
-  const [n, a] = inputShape as [number, number];
-  const j = kernelShape[1]!;
-  const positions = kernelShape.slice(2);
-  const p = positions.reduce((x, y) => x * y, 1);
-  // pad so that every window the forward read lies inside: reach = (positions-1)*s + d*(k-1) + 1
-  const padsEnd = axes.map((ax, i) => Math.max(0, (positions[i]! - 1) * ax.stride + ax.dilation * (ax.kernel - 1) + 1 - ax.padBegin - inputShape[i + 2]!));
-  const transposed = b.op('Transpose', [input], { perm: perm01(inputShape.length) });
-  const padded = axes.some((ax, i) => ax.padBegin > 0 || padsEnd[i]! > 0)
-    ? b.op('Pad', [transposed, b.ints([0, 0, ...axes.map((ax) => ax.padBegin), 0, 0, ...padsEnd])])
-    : transposed;
-  const paddedSizes = axes.map((ax, i) => inputShape[i + 2]! + ax.padBegin + padsEnd[i]!);
-  const taps = tapList(axes.map((ax) => ax.kernel));
-  const columns = taps.map((tap) => {
-    const starts = tap.map((k, i) => k * axes[i]!.dilation);
-    const ends = starts.map((st, i) => st + (positions[i]! - 1) * axes[i]!.stride + 1);
-    const whole = starts.every((st, i) => st === 0 && ends[i] === paddedSizes[i] && axes[i]!.stride === 1);
-    const block = whole ? padded : b.op('Slice', [padded, b.ints(starts), b.ints(ends), b.ints([2, 3]), b.ints(axes.map((ax) => ax.stride))]);
-    return reshape(b, block, [a, n * p]);
-  });
-  // [J, N*P] x [N*P, A*taps] -> [J, taps*A], tap-major along the last axis either way
-  const contract = (cols: string): string => b.op('MatMul', [kernelRows, b.op('Transpose', [cols], { perm: [1, 0] })]);
-  const product =
-    columns.length === 1
-      ? contract(columns[0]!)
-      : a < PER_TAP_MIN_CHANNELS
-        ? contract(b.op('Concat', columns, { axis: 0 }))
-        : b.op('Concat', columns.map(contract), { axis: 1 });
-  // [J, taps*A] = [J, kh, kw, A] -> [J, A, kh, kw]
-  return b.op('Transpose', [reshape(b, product, [j, ...axes.map((ax) => ax.kernel), a])], { perm: [0, 3, 1, 2] });
+): { correlation: string; kernelRows: string } {
+  const im2col = im2colTaps(b, input, inputShape, kernelShape.slice(2), axes);
+  const kernelRows = im2col.rows(kernelValue, kernelShape);
+  const correlation = contractTaps(b, im2col.columns, inputShape[1]!, kernelRows, kernelShape[1]!, axes.map((ax) => ax.kernel), 'rows-first');
+  return { correlation, kernelRows };
 }
 
 /**
  * dW of a stride-1 2-D Conv with the im2col taken on dY instead of X, for when dY has fewer
- * channels (O < C: the up-path convs after a Concat, conv_out), so the nine strided copies move
- * the smaller tensor. With Y[o] = sum_t W[t] X[o + t*d - pb] (per axis), substituting i = o + t*d - pb:
+ * channels (O < C: the up-path convs after a Concat, conv_out), so the nine copies move the
+ * smaller tensor. With Y[o] = sum_t W[t] X[o + t*d - pb] (per axis), substituting i = o + t*d - pb:
  *   dW[t] = sum_o dY[o] X[o + t*d - pb] = sum_i X[i] dYpad[i + d*(k-1-t)],
  * where dYpad is dY padded by d*(k-1) - pb in front and d*(k-1) - pe at the end (length
  * Ho + 2d(k-1) - pb - pe = H + d(k-1)): the flipped-kernel geometry of flippedKernelConv, valid
  * under the same condition (no pad wider than the dilated kernel). Per tap, one GEMM over (n, i):
  *   dW[:, :, t] = S_t (O x N*P) . Xrows^T (N*P x C),  S_t = dYpad[o, n, d(k-1-t) + i]
- * with P = H*W the input positions (equal to the output positions at stride 1, up to the pads).
- * Measured on the benchmark UNet's convs (N = 4, ms, minimum of 41 interleaved runs), X-side
- * im2col against this: C96 O32 32x32 4.09 -> 3.61, C128 O64 16x16 2.47 -> 2.25, C32 O4 32x32
- * 0.66 -> 0.45; equal channel counts measure the same either way (C32 O32 1.37 / 1.39).
+ * with P = H*W the input positions (equal to the output positions at stride 1, up to the pads);
+ * S_t is tap k-1-t of a stride-1 im2col of dY padded by d*(k-1) - pb in front, and contractTaps
+ * puts Xrows first (C > O rows). Measured on the benchmark UNet's convs (N = 4, ms, minimum of
+ * 41 interleaved runs), X-side im2col against this (before the GEMM orientation and the wide
+ * rows): C96 O32 32x32 4.09 -> 3.61, C128 O64 16x16 2.47 -> 2.25, C32 O4 32x32 0.66 -> 0.45;
+ * equal channel counts measure the same either way (C32 O32 1.37 / 1.39).
  */
 export function gradSideIm2col(b: GraphBuilder, x: string, xShape: readonly number[], dy: string, yShape: readonly number[], axes: readonly WindowAxis[]): string {
-  const [n, c] = xShape as [number, number];
-  const o = yShape[1]!;
-  const p = xShape.slice(2).reduce((u, v) => u * v, 1);
   const reach = (ax: WindowAxis): number => ax.dilation * (ax.kernel - 1);
-  const xRows = channelRows(b, x, xShape);
-  const transposed = b.op('Transpose', [dy], { perm: perm01(yShape.length) });
-  const padded = axes.some((ax) => reach(ax) - ax.padBegin > 0 || reach(ax) - ax.padEnd > 0)
-    ? b.op('Pad', [transposed, b.ints([0, 0, ...axes.map((ax) => reach(ax) - ax.padBegin), 0, 0, ...axes.map((ax) => reach(ax) - ax.padEnd)])])
-    : transposed;
-  const taps = tapList(axes.map((ax) => ax.kernel));
-  const columns = taps.map((tap) => {
-    const starts = tap.map((t, i) => axes[i]!.dilation * (axes[i]!.kernel - 1 - t));
-    const whole = axes.every((ax) => reach(ax) === 0);
-    const block = whole ? padded : b.op('Slice', [padded, b.ints(starts), b.ints(starts.map((st, i) => st + axes[i]!.inSize)), b.ints([2, 3])]);
-    return reshape(b, block, [o, n * p]);
-  });
-  // S_t . Xrows^T: [O, N*P] x [N*P, C] -> [O, C]
-  const contract = (cols: string): string => b.op('MatMul', [cols, b.op('Transpose', [xRows], { perm: [1, 0] })]);
-  const kernel = axes.map((ax) => ax.kernel);
-  if (columns.length > 1 && o < PER_TAP_MIN_CHANNELS) {
-    // [taps*O, C] = [kh, kw, O, C] -> [O, C, kh, kw]
-    const product = contract(b.op('Concat', columns, { axis: 0 }));
-    return b.op('Transpose', [reshape(b, product, [...kernel, o, c])], { perm: [2, 3, 0, 1] });
-  }
-  // [O, taps*C] = [O, kh, kw, C] -> [O, C, kh, kw]
-  const product = columns.length === 1 ? contract(columns[0]!) : b.op('Concat', columns.map(contract), { axis: 1 });
-  return b.op('Transpose', [reshape(b, product, [o, ...kernel, c])], { perm: [0, 3, 1, 2] });
+  const flippedAxes = axes.map((ax) => ({ stride: 1, dilation: ax.dilation, padBegin: reach(ax) - ax.padBegin, kernel: ax.kernel }));
+  const im2col = im2colTaps(b, dy, yShape, xShape.slice(2), flippedAxes);
+  const xRows = im2col.rows(x, xShape);
+  return contractTaps(b, [...im2col.columns].reverse(), yShape[1]!, xRows, xShape[1]!, axes.map((ax) => ax.kernel), 'columns-first');
 }
 
 /** Every kernel tap of a window, as per-axis indices, row-major (the last axis fastest). */
@@ -283,10 +361,6 @@ export function flippedConvApplies(axes: readonly WindowAxis[], group: number): 
 
 function biasGrad(ctx: GradContext, dy: string, rank: number): string {
   return reduceSum(ctx, dy, [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)], false);
-}
-
-function windowCorrelationFor(group: number): typeof im2colCorrelation {
-  return (b, input, inputShape, kernelValue, kernelShape, axes) => windowCorrelation(b, input, inputShape, kernelValue, kernelShape, group, axes);
 }
 
 function requireFloat(ctx: GradContext, value: string): void {
@@ -324,15 +398,19 @@ const convGrad = (ctx: GradContext): (string | undefined)[] => {
   }
   const yShape = ctx.shape(node.outputs[0]!);
   // dW: the im2col copies go to the tensor with fewer channels when the geometry allows it
-  const onGradSide = ctx.needsGrad(1) && flippedConvApplies(axes, group) && yShape[1]! < xShape[1]!;
-  // the X-side fast dW reads dY as [O, N*P] rows; the bias gradient is then a sum along each row
-  const dyRows = ctx.needsGrad(1) && isFast2d(axes.length, group) && !onGradSide ? channelRows(b, dy, yShape) : undefined;
+  const onGradSide = flippedConvApplies(axes, group) && yShape[1]! < xShape[1]!;
+  // the X-side fast dW reads dY as [O, K] rows; the bias gradient is then a sum along each row
+  let dyRows: string | undefined;
   if (ctx.needsGrad(1)) {
-    grads[1] = onGradSide
-      ? gradSideIm2col(b, x, xShape, dy, yShape, axes)
-      : dyRows
-        ? im2colCorrelation(b, x, xShape, dy, yShape, axes, dyRows)
-        : windowCorrelation(b, x, xShape, dy, yShape, group, axes);
+    if (onGradSide) {
+      grads[1] = gradSideIm2col(b, x, xShape, dy, yShape, axes);
+    } else if (isFast2d(axes.length, group)) {
+      const { correlation, kernelRows } = im2colCorrelation(b, x, xShape, dy, yShape, axes);
+      grads[1] = correlation;
+      dyRows = kernelRows;
+    } else {
+      grads[1] = windowCorrelation(b, x, xShape, dy, yShape, group, axes);
+    }
   }
   if (bias && ctx.needsGrad(2)) grads[2] = dyRows ? reduceSum(ctx, dyRows, [1], false) : biasGrad(ctx, dy, rank);
   return grads;
@@ -369,9 +447,10 @@ const convTransposeGrad = (ctx: GradContext): (string | undefined)[] => {
     grads[0] = cropTo(b, conv, [0, 0, ...convSizes], spatialAxes, axes.map((ax) => ax.inSize));
   }
   if (ctx.needsGrad(1)) {
-    const correlate = isFast2d(axes.length, group) ? im2colCorrelation : windowCorrelationFor(group);
     const corrAxes = axes.map((ax) => ({ stride: ax.stride, dilation: ax.dilation, padBegin: ax.padBegin, kernel: ax.kernel }));
-    grads[1] = correlate(b, dy, yShape, x, xShape, corrAxes);
+    grads[1] = isFast2d(axes.length, group)
+      ? im2colCorrelation(b, dy, yShape, x, xShape, corrAxes).correlation
+      : windowCorrelation(b, dy, yShape, x, xShape, group, corrAxes);
   }
   if (bias && ctx.needsGrad(2)) grads[2] = biasGrad(ctx, dy, rank);
   return grads;

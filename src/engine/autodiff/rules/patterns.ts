@@ -109,8 +109,9 @@ function otherInput(node: Node, known: (v: string) => boolean): [string, string]
  * and both group means follow from the per-(n, c) sums the parameter gradients need anyway:
  *   T1[n,c] = sum_s g,  T2[n,c] = sum_s g xhat,  mean(gamma g) = sum_{c in group} gamma_c T1 / M,
  * likewise with T2. So dx = A g - (B xhat + D), with per-(n, c) A = r gamma and per-(n, group)
- * B = r mean(gamma g xhat), D = r mean(gamma g): 9 full-size passes (T1; g xhat and T2; r from
- * mean(x xhat) as norm.ts's rstdFromStandardised; four for dx) against 13 for the Add, Mul and
+ * B = r mean(gamma g xhat), D = r mean(gamma g): 8 full-size passes (T1; g xhat and T2; r from
+ * mean(x xhat) as norm.ts's rstdFromStandardised; three for dx: A g, B xhat + D in one
+ * BatchNormalization (groupAffine), the difference) against 13 for the Add, Mul and
  * InstanceNormalization rules one after the other.
  */
 export const groupNormPattern: PatternEntry = {
@@ -181,11 +182,30 @@ export const groupNormPattern: PatternEntry = {
     const coefD = groupMean(t1!);
     const coefA = reshape(b, b.op('Mul', [rstd, gammaGrouped]), perChannel); // [N, C, 1...]
     const scaledGrad = reshape(b, b.op('Mul', [g, coefA]), [n, groups, perGroup]);
-    const dx = b.op('Sub', [scaledGrad, b.op('Add', [b.op('Mul', [normed, coefB]), coefD])]);
+    const dx = b.op('Sub', [scaledGrad, groupAffine(ctx, normed, coefB, coefD, [n, groups, perGroup])]);
     grads[0] = reshape(b, dx, xShape);
     return grads;
   },
 };
+
+/**
+ * scale * v + bias for v [N, G, M] and per-(n, g) scale and bias [N, G, 1]: one
+ * BatchNormalization pass over v viewed as [1, N*G, M] (mean 0, variance 1, epsilon 0, so that it
+ * computes exactly scale * v + bias), where a Mul and an Add take two (ORT 1.30 CPU, 1 thread,
+ * [4, 32, 1024]: 0.018 ms against 0.017 + 0.018 ms). Before opset 9 (BatchNormalization's
+ * 'spatial' attribute) the Mul and the Add.
+ */
+function groupAffine(ctx: GradContext, v: string, scale: string, bias: string, shape: readonly [number, number, number]): string {
+  const { b } = ctx;
+  if (ctx.opset < 9) return b.op('Add', [b.op('Mul', [v, scale]), bias]);
+  const [n, groups, perGroup] = shape;
+  const rows = n * groups;
+  const dtype = ctx.dtype(v);
+  const fill = (value: number): string => b.op('Expand', [scalarOf(b, value, dtype), b.ints([rows])]);
+  const flat = (c: string): string => reshape(b, c, [rows]);
+  const out = b.op('BatchNormalization', [reshape(b, v, [1, rows, perGroup]), flat(scale), flat(bias), fill(0), fill(1)], { epsilon: 0 });
+  return reshape(b, out, shape);
+}
 
 /** THE pattern table, tried in order. */
 export const gradientPatterns: readonly PatternEntry[] = [siluPattern, groupNormPattern];
