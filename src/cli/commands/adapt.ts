@@ -19,12 +19,13 @@ export const adaptCommand: CommandSpec = {
     model: { type: 'string', valueName: 'dir', description: 'base model package (default: the installed default model)' },
     mode: { type: 'string', valueName: 'full|lora', description: 'train every UNet weight, or low-rank adapters (default lora)' },
     rank: { type: 'string', valueName: 'r', description: 'LoRA rank (default 4)' },
-    steps: { type: 'string', valueName: 'n', description: 'most training steps; early stopping may end sooner (default 1000)' },
-    lr: { type: 'string', valueName: 'x', description: 'Adam learning rate (default 1e-4 full, 1e-3 lora)' },
+    steps: { type: 'string', valueName: 'n', description: 'most training steps; early stopping may end sooner (default 300)' },
+    lr: { type: 'string', valueName: 'x', description: "the UNet's Adam learning rate (default 1e-4 full, 1e-3 lora)" },
+    'decoder-lr': { type: 'string', valueName: 'x', description: "the VAE decoder's Adam learning rate (default 1e-4)" },
     seed: { type: 'string', valueName: 'n', description: 'random seed (default 0)' },
     batch: { type: 'string', valueName: 'n', description: 'batch size (default 4)' },
-    'eval-every': { type: 'string', valueName: 'n', description: 'held-out evaluation every n steps (default 50)' },
-    patience: { type: 'string', valueName: 'n', description: 'stop after n evaluations without improvement (default 5)' },
+    'eval-every': { type: 'string', valueName: 'n', description: 'held-out evaluation every n steps (default 25)' },
+    patience: { type: 'string', valueName: 'n', description: 'stop after n evaluations in which neither the UNet nor the decoder improved (default 4)' },
     category: { type: 'string', valueName: 'name', description: 'only this category\'s normal images' },
     resume: { type: 'boolean', description: 'continue the newest unfinished run with the same settings' },
     json: { type: 'boolean', description: 'print the result as JSON' },
@@ -46,6 +47,7 @@ export const adaptCommand: CommandSpec = {
         evalEvery: optionInteger(args, 'eval-every', 1),
         patience: optionInteger(args, 'patience', 1),
         lr: optionNumber(args, 'lr'),
+        decoderLr: optionNumber(args, 'decoder-lr'),
       };
       for (const [k, v] of Object.entries(numbers)) if (v !== undefined) (params as unknown as Record<string, number>)[k] = v;
       const category = optionString(args, 'category');
@@ -60,7 +62,7 @@ export const adaptCommand: CommandSpec = {
         [
           `adapted model version ${r.version} (artifact ${r.artifactId}): ${r.modelDir}`,
           `${r.mode}, steps ${r.steps}${r.stoppedEarly ? ' (stopped early)' : ''}${r.resumedFromStep ? ` (resumed at ${r.resumedFromStep})` : ''}, ${r.trainImages} training / ${r.heldOutImages} held-out image(s), ${r.seconds.toFixed(1)} s`,
-          `held-out loss ${r.heldOutBefore.loss.toFixed(5)} -> ${r.heldOutFinal.loss.toFixed(5)} (best ${r.heldOutBest.loss.toFixed(5)} at step ${r.heldOutBest.step})`,
+          `held-out loss ${r.heldOutBefore.loss.toFixed(5)} -> ${r.heldOutBest.loss.toFixed(5)} (UNet from step ${r.selection.unet.step}, decoder from step ${r.selection.decoder.step}${r.selection.improved.length === 0 ? '; neither improved: base weights kept' : ''})`,
           `VAE PSNR on held-out normals ${r.psnrBefore.toFixed(2)} -> ${r.psnrAfter.toFixed(2)} dB`,
           `model ${r.modelHash.slice(0, 12)}, adapted from ${r.baseModelHash.slice(0, 12)}`,
         ].join('\n') + '\n',

@@ -32,13 +32,15 @@ export interface AdaptationSettings {
   steps?: number;
   batch?: number;
   lr?: number;
+  decoderLr?: number;
+  warmupSteps?: number;
   seed?: number;
   variants?: number;
   evalEvery?: number;
   patience?: number;
 }
 
-const NUMBER_KEYS = ['rank', 'steps', 'batch', 'lr', 'seed', 'variants', 'evalEvery', 'patience'] as const;
+const NUMBER_KEYS = ['rank', 'steps', 'batch', 'lr', 'decoderLr', 'warmupSteps', 'seed', 'variants', 'evalEvery', 'patience'] as const;
 
 /** What augmentation will do about adaptation, decided before any job runs. */
 export type AdaptationPlan =

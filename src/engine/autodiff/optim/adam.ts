@@ -10,11 +10,24 @@
 //
 // Arithmetic per element is done in float64 and rounded once when stored, so an update is a
 // pure function of (p, m, v, g, t): a resumed run repeats an uninterrupted one bit for bit.
+//
+// Parameter groups (as PyTorch's param_groups): `groups` gives some parameters their own learning
+// rate (or schedule); every other parameter uses `lr`. The step count t, the betas, eps and the
+// weight decay are shared, so a group only changes `lr` in the formulas above.
 
 import { learningRateAt, type LearningRate, type Optimizer, type OptimizerState } from './types';
 
-export interface AdamOptions {
+/** Parameters (by name) updated with their own learning rate or schedule. */
+export interface ParamGroup {
+  names: readonly string[];
   lr: LearningRate;
+}
+
+export interface AdamOptions {
+  /** the learning rate of every parameter that no group names */
+  lr: LearningRate;
+  /** groups with their own learning rate; a parameter may be in one group at most */
+  groups?: readonly ParamGroup[];
   beta1?: number;
   beta2?: number;
   eps?: number;
@@ -27,6 +40,9 @@ export class Adam implements Optimizer {
   private readonly m = new Map<string, Float32Array>();
   private readonly v = new Map<string, Float32Array>();
   private readonly lr: LearningRate;
+  private readonly groups: readonly ParamGroup[];
+  /** parameter name -> index into `groups` */
+  private readonly groupOf = new Map<string, number>();
   private readonly beta1: number;
   private readonly beta2: number;
   private readonly eps: number;
@@ -45,6 +61,14 @@ export class Adam implements Optimizer {
     if (!(this.beta1 >= 0 && this.beta1 < 1 && this.beta2 >= 0 && this.beta2 < 1)) {
       throw new Error(`${this.kind}: betas must lie in [0, 1), got ${this.beta1}, ${this.beta2}`);
     }
+    this.groups = opts.groups ?? [];
+    this.groups.forEach((group, k) => {
+      for (const name of group.names) {
+        const other = this.groupOf.get(name);
+        if (other !== undefined) throw new Error(`${this.kind}: parameter '${name}' is in groups ${other} and ${k}; a parameter may be in one group at most`);
+        this.groupOf.set(name, k);
+      }
+    });
   }
 
   get stepCount(): number {
@@ -52,17 +76,23 @@ export class Adam implements Optimizer {
   }
 
   step(params: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>): void {
+    this.checkGroups(params);
     this.t += 1;
-    const lr = learningRateAt(this.lr, this.t);
     const { beta1, beta2, eps, weightDecay } = this;
-    const stepSize = lr / (1 - beta1 ** this.t);
+    // per learning rate (the default one, then each group's): the bias-corrected step size and the
+    // decoupled decay factor, computed once per step
+    const rates = [this.lr, ...this.groups.map((g) => g.lr)].map((schedule) => {
+      const lr = learningRateAt(schedule, this.t);
+      return { stepSize: lr / (1 - beta1 ** this.t), decayFactor: this.decoupled ? 1 - lr * weightDecay : 1 };
+    });
     const sqrtBias2 = Math.sqrt(1 - beta2 ** this.t);
-    const decayFactor = this.decoupled ? 1 - lr * weightDecay : 1;
     const l2 = this.decoupled ? 0 : weightDecay;
     for (const [name, g] of grads) {
       const p = params.get(name);
       if (!p) throw new Error(`${this.kind}: gradient for unknown parameter '${name}'`);
       if (p.length !== g.length) throw new Error(`${this.kind}: parameter '${name}' has ${p.length} values, its gradient ${g.length}`);
+      const group = this.groupOf.get(name);
+      const { stepSize, decayFactor } = rates[group === undefined ? 0 : group + 1]!;
       const m = this.buffer(this.m, name, p.length);
       const v = this.buffer(this.v, name, p.length);
       for (let i = 0; i < p.length; i++) {
@@ -74,6 +104,13 @@ export class Adam implements Optimizer {
         v[i] = vi;
         p[i] = pi - (stepSize * mi) / (Math.sqrt(vi) / sqrtBias2 + eps);
       }
+    }
+  }
+
+  /** A group naming a parameter that is not trained is a mistake in the caller (a misspelt name). */
+  private checkGroups(params: ReadonlyMap<string, Float32Array>): void {
+    for (const name of this.groupOf.keys()) {
+      if (!params.has(name)) throw new Error(`${this.kind}: parameter group names '${name}', which is not a parameter`);
     }
   }
 

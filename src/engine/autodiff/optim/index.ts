@@ -1,3 +1,3 @@
-export { Adam, AdamW, type AdamOptions } from './adam';
+export { Adam, AdamW, type AdamOptions, type ParamGroup } from './adam';
 export { clipGradNorm, globalNorm } from './clip';
-export { learningRateAt, type LearningRate, type Optimizer, type OptimizerState } from './types';
+export { learningRateAt, linearWarmup, type LearningRate, type Optimizer, type OptimizerState } from './types';

@@ -31,3 +31,15 @@ export type LearningRate = number | ((step: number) => number);
 export function learningRateAt(lr: LearningRate, step: number): number {
   return typeof lr === 'number' ? lr : lr(step);
 }
+
+/**
+ * Linear warm-up to a constant rate: lr * min(1, step / steps) for the 1-based update number, so
+ * the first update uses lr / steps and update `steps` onwards the full lr. Adam's first updates
+ * move every weight by about lr whatever the gradient's size (m_hat / sqrt(v_hat) is about +-1 at
+ * t = 1), which a warm-up tempers while the moment estimates are still made of few gradients.
+ */
+export function linearWarmup(lr: number, steps: number): LearningRate {
+  if (!(lr > 0 && Number.isFinite(lr))) throw new RangeError(`warm-up: the learning rate must be a positive number, got ${lr}`);
+  if (!Number.isInteger(steps) || steps < 0) throw new RangeError(`warm-up: steps must be a whole number >= 0, got ${steps}`);
+  return steps === 0 ? lr : (step) => lr * Math.min(1, step / steps);
+}

@@ -19,7 +19,12 @@ export interface AdaptParams {
   rank?: number;
   steps?: number;
   batch?: number;
+  /** the UNet's Adam learning rate */
   lr?: number;
+  /** the VAE decoder's Adam learning rate */
+  decoderLr?: number;
+  /** linear warm-up of both learning rates */
+  warmupSteps?: number;
   seed?: number;
   variants?: number;
   heldOutFraction?: number;
@@ -58,6 +63,8 @@ export function parseAdaptParams(raw: unknown): AdaptParams {
       steps: optionalInteger(M, p, 'steps', 1, 1_000_000),
       batch: optionalInteger(M, p, 'batch', 1, 64),
       lr: optionalNumber(M, p, 'lr', (v) => v > 0 && v < 10, 'in (0, 10)'),
+      decoderLr: optionalNumber(M, p, 'decoderLr', (v) => v > 0 && v < 10, 'in (0, 10)'),
+      warmupSteps: optionalInteger(M, p, 'warmupSteps', 0, 1_000_000),
       seed: optionalInteger(M, p, 'seed', 0, 2 ** 32 - 1),
       variants: optionalInteger(M, p, 'variants', 1, 256),
       heldOutFraction: optionalNumber(M, p, 'heldOutFraction', (v) => v > 0 && v < 1, 'in (0, 1)'),
