@@ -49,8 +49,10 @@ export interface RuntimeInfoResult {
 
 /** One generated defect image (engine method `synthesize`); paths are absolute. */
 export interface SynthesizeParams {
-  /** model folder (built-in package) */
+  /** model folder (a built-in package or an SD 1.x ONNX folder) */
   model: string;
+  /** SD 1.x folders whose export leaves the image size symbolic: run at this pixel size (default 512x512) */
+  imageSize?: { width: number; height: number };
   /** the normal (defect-free) image, at the model's image size */
   image: string;
   /** the defect mask (non-zero = defect), same size as the image */

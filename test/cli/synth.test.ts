@@ -99,7 +99,7 @@ test('a trained embedding (e_a + spatial encoder) conditions the generation; one
   assert.match(bad.stderr, /other\.dfemb: trained against model abababababab, not 'tiny-random'/);
 });
 
-test('user errors exit 1 with one line: wrong image size, unknown family, an SD folder, missing option', async () => {
+test('user errors exit 1 with one line: wrong image size, unknown family, an SD folder at another size or without an embedding, missing option', async () => {
   const small = await runBin(['synth', '--model', modelDir, '--image', smallPath, '--mask', smallMaskPath, '--out', join(tmp.dir, 'y.png')], tmp.dir);
   assert.equal(small.code, 1);
   assert.deepEqual(lines(small.stderr), [`defectforge synth: ${smallPath}: the image is 32x32; model 'tiny-random' works at 64x64 (resize or crop it first)`]);
@@ -111,9 +111,15 @@ test('user errors exit 1 with one line: wrong image size, unknown family, an SD 
   assert.equal(lines(family.stderr).filter((l) => !l.startsWith('denoising')).length, 1);
   const sd = join(tmp.dir, 'sd export');
   await writeTinySd1Folder(sd);
+  // an SD export with a symbolic size runs at 512x512 unless --size says otherwise
   const sdRun = await runBin(['synth', '--model', sd, '--image', normalPath, '--mask', maskPath, '--out', join(tmp.dir, 'z.png')], tmp.dir);
   assert.equal(sdRun.code, 1);
-  assert.match(sdRun.stderr, /synth runs DefectForge model packages; Stable Diffusion 1\.x folders are not supported by it yet/);
+  assert.deepEqual(lines(sdRun.stderr), [`defectforge synth: ${normalPath}: the image is 64x64; model 'sd export' works at 512x512 (resize or crop it first)`]);
+  // at the image's size it needs a defect learnt against it
+  const sdSized = await runBin(['synth', '--model', sd, '--size', '64x64', '--image', normalPath, '--mask', maskPath, '--out', join(tmp.dir, 'z.png')], tmp.dir);
+  assert.equal(sdSized.code, 1);
+  assert.equal(lines(sdSized.stderr).length, 1, sdSized.stderr);
+  assert.match(sdSized.stderr, /an SD 1\.x folder knows no defect families; give --embedding/);
   const missing = await runBin(['synth', '--image', normalPath], tmp.dir);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /--model is required/);

@@ -14,6 +14,7 @@ import { DEFAULT_MODEL_NAME, defaultModelDir } from '../../main/default-model';
 import { UserError } from '../../shared/errors';
 import type { CliIO, CommandSpec, ParsedArgs } from '../command';
 import { withEngine } from '../engine';
+import { optionSize } from './train';
 
 export function wholeNumber(name: string, text: string | undefined, min: number): number | undefined {
   if (text === undefined) return undefined;
@@ -88,6 +89,7 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
   const steps = wholeNumber('steps', str('steps'), 1);
   const threads = wholeNumber('threads', str('threads'), 1);
   const model = str('model');
+  const imageSize = optionSize({ positionals: [], options });
   const learnSteps = wholeNumber('learn-steps', str('learn-steps'), 1);
   const adapt = adaptChoice(options);
   const adaptSteps = wholeNumber('adapt-steps', str('adapt-steps'), 1);
@@ -102,6 +104,7 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
     formats: parseFormats(str('format') ?? 'mvtec'),
     ...(types ? { types } : {}),
     model: model !== undefined ? path.resolve(cwd, model) : defaultModelDir(),
+    ...(imageSize ? { imageSize } : {}),
     ...(seed !== undefined ? { seed } : {}),
     ...(steps !== undefined ? { steps } : {}),
     ...(threads !== undefined ? { threads } : {}),
@@ -120,7 +123,8 @@ export const augmentCommand: CommandSpec = {
     out: { type: 'string', valueName: 'dir', description: 'output folder, must not exist [required]' },
     format: { type: 'string', valueName: 'list', description: `export formats, comma-separated: ${EXPORT_FORMATS.join(', ')} (default mvtec)` },
     types: { type: 'string', valueName: 'list', description: 'defect types, comma-separated, as category/name or a unique name (default: all)' },
-    model: { type: 'string', valueName: 'dir', description: `model package (default: the embedded ${DEFAULT_MODEL_NAME})` },
+    model: { type: 'string', valueName: 'dir', description: `model folder: a DefectForge package or an SD 1.x ONNX folder (default: the embedded ${DEFAULT_MODEL_NAME})` },
+    size: { type: 'string', valueName: 'WxH', description: 'SD 1.x folders exported without a fixed image size: learn and synthesize at this pixel size (default 512x512)' },
     steps: { type: 'string', valueName: 'n', description: 'sampler steps per pair (default 25)' },
     seed: { type: 'string', valueName: 'n', description: 'seed of new synthesis runs (default: a fresh one)' },
     threads: { type: 'string', valueName: 'n', description: 'onnxruntime threads of the engine' },
@@ -128,7 +132,7 @@ export const augmentCommand: CommandSpec = {
     'no-learn': { type: 'boolean', description: "skip learning: use the model's own defect rows for the type's name" },
     adapt: { type: 'boolean', description: 'adapt the model to the normal images first (default for model packages; an error for SD 1.x folders)' },
     'no-adapt': { type: 'boolean', description: 'use the model as it is, without adaptation' },
-    'adapt-steps': { type: 'string', valueName: 'n', description: 'most adaptation steps; early stopping may end sooner (default 1000)' },
+    'adapt-steps': { type: 'string', valueName: 'n', description: 'most adaptation steps; early stopping may end sooner (default 300)' },
     json: { type: 'boolean', description: 'print the report as JSON' },
   },
   details:

@@ -9,6 +9,7 @@ import { throttleProgress } from '../../main/api/throttle';
 import { isCancelledError } from '../../main/engine-host/errors';
 import type { CliIO, CommandSpec, ParsedArgs } from '../command';
 import { withEngine } from '../engine';
+import { optionSize } from './train';
 
 const SAMPLERS = ['ddim', 'euler', 'ddpm'] as const;
 
@@ -17,7 +18,8 @@ export const synthCommand: CommandSpec = {
   summary: 'paint a defect into a normal image inside a mask; writes the image, its exact mask and a lineage record',
   positionals: [],
   options: {
-    model: { type: 'string', valueName: 'dir', description: 'model folder (a DefectForge model package) [required]' },
+    model: { type: 'string', valueName: 'dir', description: 'model folder: a DefectForge package or an SD 1.x ONNX folder [required]' },
+    size: { type: 'string', valueName: 'WxH', description: 'SD 1.x folders exported without a fixed image size: run at this pixel size (default 512x512)' },
     image: { type: 'string', valueName: 'file', description: 'normal (defect-free) image, at the model\'s image size [required]' },
     mask: { type: 'string', valueName: 'file', description: 'defect mask (non-zero = defect), same size as the image [required]' },
     out: { type: 'string', valueName: 'file.png', description: 'output image; <stem>.mask.png and <stem>.lineage.json are written beside it [required]' },
@@ -96,6 +98,8 @@ export function synthParams({ options }: ParsedArgs, cwd: string): SynthesizePar
   for (const [k, v] of Object.entries(numbers)) if (v !== undefined) params[k as keyof typeof numbers] = v;
   const aar = str('aar');
   if (aar !== undefined) params.aar = aar === 'on';
+  const size = optionSize({ positionals: [], options });
+  if (size) params.imageSize = size;
   return params;
 }
 

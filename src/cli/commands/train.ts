@@ -28,6 +28,21 @@ export function optionInteger(args: ParsedArgs, name: string, min: number): numb
   return n;
 }
 
+/**
+ * --size WxH: the pixel size an SD 1.x folder with a symbolic image size runs at. Returns
+ * undefined when the option is absent.
+ */
+export function optionSize(args: ParsedArgs, name = 'size'): { width: number; height: number } | undefined {
+  const v = optionString(args, name);
+  if (v === undefined) return undefined;
+  const m = /^\s*(\d+)\s*[xX]\s*(\d+)\s*$/.exec(v);
+  const size = m ? { width: Number(m[1]), height: Number(m[2]) } : undefined;
+  if (!size || [size.width, size.height].some((d) => d < 8 || d > 4096 || d % 8 !== 0)) {
+    throw new UserError('BAD_ARGS', `--${name} must be WIDTHxHEIGHT in pixels, multiples of 8 from 8 to 4096, e.g. 512x512 (got ${JSON.stringify(v)})`);
+  }
+  return size;
+}
+
 export function optionNumber(args: ParsedArgs, name: string): number | undefined {
   const v = optionString(args, name);
   if (v === undefined) return undefined;
@@ -88,7 +103,8 @@ export const trainCommand: CommandSpec = {
   options: {
     type: { type: 'string', valueName: 'category/name', description: 'the defect type to learn [required]' },
     steps: { type: 'string', valueName: 'n', description: 'training steps (default 500)' },
-    model: { type: 'string', valueName: 'dir', description: 'model package (default: the installed default model)' },
+    model: { type: 'string', valueName: 'dir', description: 'model folder: a DefectForge package or an SD 1.x ONNX folder (default: the installed default model)' },
+    size: { type: 'string', valueName: 'WxH', description: 'SD 1.x folders exported without a fixed image size: learn at this pixel size (default 512x512)' },
     seed: { type: 'string', valueName: 'n', description: 'random seed (default 0)' },
     lr: { type: 'string', valueName: 'x', description: 'Adam learning rate (default 0.02)' },
     batch: { type: 'string', valueName: 'n', description: 'batch size (default 4)' },
@@ -106,11 +122,14 @@ export const trainCommand: CommandSpec = {
     try {
       const type = findDefectType(project, typeSpec);
       const model = optionString(args, 'model');
+      // imageSize: SD 1.x folders with a symbolic size (learnDefect's `imageSize` setting)
       const params: LearnDefectParams = { project: project.dir, type: type.label, model: model ? resolve(io.cwd, model) : defaultModelDir() };
       const numbers = { steps: optionInteger(args, 'steps', 1), seed: optionInteger(args, 'seed', 0), batch: optionInteger(args, 'batch', 1), variants: optionInteger(args, 'variants', 1), previewEvery: optionInteger(args, 'preview-every', 0), lr: optionNumber(args, 'lr') };
       for (const [k, v] of Object.entries(numbers)) if (v !== undefined) (params as unknown as Record<string, number>)[k] = v;
       const family = optionString(args, 'family');
       if (family) params.family = family;
+      const size = optionSize(args);
+      if (size) params.imageSize = size;
       if (args.options.resume) params.resume = true;
       const result = await runProjectJob<LearnDefectMethodResult>(project, 'learn-defect', params, io, describeTrainingProgress);
       if (args.options.json) {

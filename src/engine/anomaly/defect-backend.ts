@@ -16,7 +16,7 @@ import type { ModelIdentity } from '../../main/store/artifacts';
 import { packagePath } from '../models/builtin/files';
 import { loadBuiltinModel, type BuiltinModel } from '../models/builtin/load';
 import { NULL_LABEL } from '../models/builtin/token-table';
-import { detectModelFolder } from '../models/load';
+import { detectModelFolder, modelRecord } from '../models/load';
 import { loadSd1Folder, type Sd1Model } from '../models/sd1';
 import { SD1_ANOMALY_TOKENS, SD1_ENCODER_SIDE, SD1_SPATIAL_TOKENS, encoderMaskInput } from '../models/sd1/spatial-encoder';
 import type { Conditioning, DiffusionModel, Size2 } from '../models/types';
@@ -35,6 +35,18 @@ export interface DefectBackendOptions {
   family?: string | undefined;
   /** SD 1.x folders: run at this pixel size when the export leaves it symbolic */
   imageSize?: Size2 | undefined;
+  /**
+   * SD 1.x folders: the training model is written into a new folder here and opened from disk
+   * (no 2 GiB limit; a float32 UNet's external weight files are linked, not copied). Without
+   * it the training session is built in memory, which refuses graphs over 2 GiB.
+   */
+  trainingWorkDir?: string | undefined;
+}
+
+/** Where the composer keeps the training model (composeTraining's workDir options). */
+export interface TrainingStorage {
+  workDir?: string;
+  externalDataFolder?: string;
 }
 
 export interface DefectBackend {
@@ -58,6 +70,8 @@ export interface DefectBackend {
   initialAnomaly(seed: number): Float32Array;
   /** the forward + masked-loss graph for a batch size */
   trainingGraph(batch: number): Promise<InversionGraph>;
+  /** how composeTraining stores that graph (after trainingGraph): in memory ({}) or in a work folder */
+  trainingStorage(): TrainingStorage;
   /** the conditioning of a preview generation with injected rows [e_a | e_s] */
   previewConditioning(injected: Float32Array): Conditioning;
   release(): Promise<void>;
@@ -130,6 +144,8 @@ async function openBuiltinBackend(root: string, options: DefectBackendOptions): 
           maskedLoss: true,
           predictionType: facts.schedule.predictionType,
         }),
+      // packages are small: their training session is built in memory
+      trainingStorage: () => ({}),
       previewConditioning: (injected) => ({ injected, ...(options.family ? { prompt: options.family } : {}) }),
       release: () => model.release(),
     };
@@ -180,20 +196,21 @@ async function openSd1Backend(root: string, options: DefectBackendOptions): Prom
     const encoderAt1 = model.spatialEncoder(1);
     const encoderImage = { width: SD1_ENCODER_SIDE, height: SD1_ENCODER_SIDE };
     let graphs: Awaited<ReturnType<Sd1Model['trainingGraphs']>> | undefined;
+    const onDisk = options.trainingWorkDir !== undefined;
     return {
       model,
-      modelRow: { name: facts.name, kind: facts.kind, path: model.dir, contentHash: facts.contentHash, manifest: { kind: 'sd1', imageSize: facts.imageSize, tokenWidth: facts.tokenWidth } },
+      modelRow: modelRecord(model),
       anomalyTokens: k,
       spatialTokens: n,
       tokenWidth: facts.tokenWidth,
       encoderImage,
       sharedTimestep: model.timestepRank === 0,
-      layoutConfig: { prompt: 'a photo of a *', ids: layout.ids, spatialEncoder: `sd1-pyramid-${SD1_ENCODER_SIDE}` },
+      layoutConfig: { prompt: 'a photo of a *', ids: layout.ids, spatialEncoder: `sd1-pyramid-${SD1_ENCODER_SIDE}`, imageSize: facts.imageSize },
       encoder: (batch) => (batch === 1 ? encoderAt1 : model.spatialEncoder(batch)),
       encoderInput: (mask) => encoderMaskInput(mask, facts.imageSize),
       initialAnomaly: (seed) => sd1InitialAnomaly(model, k, seed),
       async trainingGraph(batch) {
-        graphs ??= await model.trainingGraphs();
+        graphs ??= await model.trainingGraphs({ keepExternal: onDisk });
         const graph = buildInversionGraph({
           eps: sd1Eps(graphs, layout.ids),
           encoder: model.spatialEncoder(batch),
@@ -207,9 +224,11 @@ async function openSd1Backend(root: string, options: DefectBackendOptions): Prom
         });
         // the text encoder's pooled output (argmax over input_ids) is not needed for the loss
         const pruned = removeDeadCode(graph.model);
-        checkInMemoryGraphSize(pruned, graphs.unetFile);
+        if (!onDisk) checkInMemoryGraphSize(pruned, graphs.unetFile);
         return { ...graph, model: pruned };
       },
+      trainingStorage: () =>
+        onDisk ? { workDir: options.trainingWorkDir!, ...(graphs?.externalDataFolder ? { externalDataFolder: graphs.externalDataFolder } : {}) } : {},
       previewConditioning: (injected) => ({ injected }),
       release: () => model.release(),
     };
@@ -220,9 +239,9 @@ async function openSd1Backend(root: string, options: DefectBackendOptions): Prom
 }
 
 /**
- * The training composer hands onnxruntime the whole graph as one in-memory ModelProto, and a
- * protobuf message cannot exceed 2 GiB: a full-size SD 1.x UNet (860M parameters, 3.4 GB in
- * float32) does not fit. Refused here, naming the file, instead of failing inside the encoder.
+ * An in-memory training session is one ModelProto, and a protobuf message cannot exceed 2 GiB: a
+ * full-size SD 1.x UNet (860M parameters, 3.4 GB in float32) does not fit. Without a training
+ * work folder such graphs are refused here, naming the file, instead of failing in the encoder.
  */
 export function checkInMemoryGraphSize(model: Model, unetFile: string): void {
   let bytes = 0;
@@ -231,7 +250,7 @@ export function checkInMemoryGraphSize(model: Model, unetFile: string): void {
   if (bytes > PROTOBUF_LIMIT_BYTES - 64 * 2 ** 20) {
     throw new UserError(
       'sd-learning-too-large',
-      `${unetFile}: the learning graph holds ${(bytes / 2 ** 30).toFixed(2)} GiB of float32 weights; the training session is built from one in-memory ONNX message, limited to 2 GiB, so learning on a model of this size is not supported yet`,
+      `${unetFile}: the learning graph holds ${(bytes / 2 ** 30).toFixed(2)} GiB of float32 weights; an in-memory training session is one ONNX message, limited to 2 GiB: learn with a training work folder (trainingWorkDir), which opens the session from disk`,
     );
   }
 }

@@ -17,6 +17,7 @@
 // project trained against the same model (any type), else from the model's own encoder; each
 // type's artifact keeps the E it was trained with, so its generations never change afterwards.
 
+import path from 'node:path';
 import { UserError } from '../../shared/errors';
 import { Rng } from '../../shared/random';
 import { ensureModelRow, latestArtifact, listArtifacts, recordArtifact } from '../../main/store/artifacts';
@@ -27,6 +28,7 @@ import { DEFAULT_AAR } from '../diffusion/aar';
 import { generateBlended } from '../diffusion/blended';
 import { maskToLatent } from '../diffusion/latent-mask';
 import { encodePng } from '../imaging';
+import { checkImageSize } from '../models/load';
 import type { Size2 } from '../models/types';
 import { augmentPair, DEFAULT_AUGMENT, resizeRgb, type AugmentSettings } from './augment';
 import { openDefectBackend } from './defect-backend';
@@ -37,6 +39,8 @@ import { configKey, EMBEDDING_MEDIA_TYPE, encodeImages, resumeLearning, storeChe
 import { findDefectType, loadNormalImage, loadTrainingPairs } from './training-set';
 
 export const LEARN_DEFECT_JOB = 'learn-defect';
+/** the project's folder for training models written to disk (relative to the project folder) */
+export const TRAINING_WORK_DIR = path.join('cache', 'training');
 
 export interface LearnDefectSettings {
   steps: number;
@@ -52,6 +56,12 @@ export interface LearnDefectSettings {
   /** a preview image every N steps (0: none) */
   previewEvery: number;
   previewSteps: number;
+  /**
+   * SD 1.x folders whose export leaves the image size symbolic: the pixel size to learn at
+   * (default 512x512); the same as the request's imageSize (a setting, so the engine's job
+   * params carry it)
+   */
+  imageSize?: Size2;
 }
 
 export const DEFAULT_LEARN_DEFECT: LearnDefectSettings = {
@@ -114,13 +124,16 @@ export interface LearnDefectResult {
 export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectResult> {
   const settings: LearnDefectSettings = { ...DEFAULT_LEARN_DEFECT, ...req.settings };
   checkSettings(settings);
+  const imageSize = req.imageSize ?? settings.imageSize;
+  if (imageSize !== undefined) checkImageSize('learn-defect: imageSize', imageSize);
   const { project } = req;
   const log = req.log ?? (() => {});
   const type = findDefectType(project, req.type);
   const { pairs, skipped } = await loadTrainingPairs(project, type);
   if (skipped.length) log('warn', `${type.label}: ${skipped.length} training image(s) have no mask and are skipped: ${skipped.join(', ')}`);
 
-  const backend = await openDefectBackend(req.modelDir, { family: settings.family, imageSize: req.imageSize });
+  // SD 1.x training models go to disk under the project's cache (removed when the trainer is released)
+  const backend = await openDefectBackend(req.modelDir, { family: settings.family, imageSize, trainingWorkDir: path.join(project.dir, TRAINING_WORK_DIR) });
   try {
     const { model } = backend;
     const facts = model.facts;
@@ -160,6 +173,7 @@ export async function learnDefect(req: LearnDefectRequest): Promise<LearnDefectR
       train: ['e_a', ...encoderNames],
       optimizer: new Adam({ lr: settings.lr, weightDecay: 0 }),
       initial,
+      ...backend.trainingStorage(),
       ...(req.intraOpNumThreads ? { session: { intraOpNumThreads: req.intraOpNumThreads } } : {}),
     });
     const encoder = backend.encoder(1);

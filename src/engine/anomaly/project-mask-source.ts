@@ -5,6 +5,7 @@
 import { UserError } from '../../shared/errors';
 import type { Project } from '../../main/store/project';
 import { loadBuiltinModel, type BuiltinModel } from '../models/builtin/load';
+import { detectModelFolder } from '../models/load';
 import { latestMaskEmbedding } from './learn-mask';
 import { DEFAULT_MASK_SAMPLING, type MaskSamplingSettings } from './mask-sampling';
 import {
@@ -68,6 +69,9 @@ export async function openMaskSource(project: Project, type: DefectTypeRef, kind
       let owned = false;
       if (!model) {
         if (!options.modelDir) throw new UserError('BAD_ARGS', 'learned masks need the model the mask embedding was trained against');
+        if ((await detectModelFolder(options.modelDir)) !== 'builtin') {
+          throw new UserError('MASKS_UNSUPPORTED', `${type.label}: learned masks are sampled with a DefectForge model package; ${options.modelDir} is an SD 1.x folder: use the real, perlin or drawn mask source for this type`);
+        }
         model = await loadBuiltinModel(options.modelDir);
         owned = true;
       }

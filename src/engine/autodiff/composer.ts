@@ -4,7 +4,13 @@
 // backward (./gradient). The trained tensors become graph inputs, fed from Float32Arrays the
 // Trainer owns and updates between runs; frozen weights stay initializers (ORT can fold them).
 // The session is created once and reused for every step.
+//
+// With `workDir` the training model goes to disk instead (openTrainingFiles): protobuf caps one
+// in-memory ModelProto at 2 GiB, which a full-size SD 1.x UNet (3.4 GB in float32) exceeds.
 
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { resolveExternalLocation, saveModel, loadModel as loadOnnxFile } from '../onnx/io';
 import { encodeModel } from '../onnx/serialize';
 import type { Graph, Model, Tensor, ValueInfo } from '../onnx/ir';
 import { createSession, type HostTensor, type Session, type SessionOptions } from '../runtime';
@@ -31,6 +37,19 @@ export interface TrainingOptions {
   session?: SessionOptions;
   /** gradient rules consulted before the table (tests and experiments, see ./gradient) */
   gradientRules?: readonly RuleEntry[];
+  /**
+   * Write the training model into a new folder inside `workDir` (training.onnx, weights of 1 KiB
+   * and more in training.onnx_data) and open the session from that path: no 2 GiB limit, and no
+   * serialized copy of the weights in memory. The folder is removed by release() (or when
+   * composing fails).
+   */
+  workDir?: string;
+  /**
+   * With `workDir`: the folder the forward model's external-data locations are relative to (where
+   * it was loaded from). Those weight files are hard-linked (copied where linking fails) into the
+   * work folder and referenced, not read.
+   */
+  externalDataFolder?: string;
 }
 
 export interface StepResult {
@@ -51,8 +70,13 @@ export interface Trainer {
   readonly optimizer: Optimizer;
   /** names of the graph inputs each batch must feed */
   readonly batchInputs: readonly string[];
-  /** the forward + backward model the session runs */
+  /**
+   * the forward + backward model the session runs; with `workDir` its large weights are external
+   * references into the work folder (as saved), so the trainer holds no copy of them
+   */
   readonly trainingModel: Model;
+  /** with `workDir`: the folder holding the training model's files (removed by release) */
+  readonly trainingFolder?: string;
   /** notes from differentiation, e.g. a trained tensor that does not influence the loss */
   readonly warnings: readonly string[];
   /** forward + backward at the current parameters; no update */
@@ -137,6 +161,73 @@ function prepareForward(forward: Model, opts: TrainingOptions): { model: Model; 
   return { model: { ...forward, graph }, trained, initial };
 }
 
+/** The training model on disk: its folder, the model as saved (weights as references), the session. */
+interface TrainingFiles {
+  folder: string;
+  model: Model;
+  session: Session;
+  remove(): Promise<void>;
+}
+
+const TRAINING_MODEL_FILE = 'training.onnx';
+const TRAINING_DATA_FILE = 'training.onnx_data';
+/** initializers of at least this size go to the data file (ONNX tools' usual 1 KiB) */
+const EXTERNAL_THRESHOLD_BYTES = 1024;
+
+function externalLocations(model: Model): Set<string> {
+  const out = new Set<string>();
+  for (const t of model.graph.initializers.values()) if (t.external) out.add(t.external.location);
+  for (const n of model.graph.nodes) for (const a of Object.values(n.attrs)) if (a.type === 'tensor' && a.value.external) out.add(a.value.external.location);
+  return out;
+}
+
+async function linkOrCopy(source: string, target: string): Promise<void> {
+  await fs.mkdir(path.dirname(target), { recursive: true });
+  try {
+    await fs.link(source, target);
+  } catch {
+    // another volume, or a file system without hard links
+    await fs.copyFile(source, target);
+  }
+}
+
+/**
+ * Writes the training model into a new folder of `workDir` and opens its session from the path.
+ * Weights the model already references (external data of the forward model, relative to
+ * `externalFolder`) are linked in beside it, so onnxruntime finds them relative to the model file
+ * and nothing rewrites or copies their bytes; in-memory weights go to training.onnx_data, written
+ * straight from their arrays. On any failure the folder is removed.
+ */
+async function openTrainingFiles(model: Model, workDir: string, externalFolder: string | undefined, options: SessionOptions | undefined): Promise<TrainingFiles> {
+  await fs.mkdir(workDir, { recursive: true });
+  const folder = await fs.mkdtemp(path.join(path.resolve(workDir), 'training-'));
+  const remove = () => fs.rm(folder, { recursive: true, force: true });
+  try {
+    const locations = externalLocations(model);
+    if (locations.size > 0 && externalFolder === undefined) {
+      throw new UserError('TRAIN_EXTERNAL', `model '${model.graph.name}': its weights reference external data files; pass 'externalDataFolder' (the folder the model was loaded from)`);
+    }
+    for (const location of locations) {
+      const where = `model '${model.graph.name}': external data`;
+      if (location.split(/[\\/]+/).join('/') === TRAINING_DATA_FILE) throw new UserError('TRAIN_EXTERNAL', `${where} '${location}' has the name of the training data file`);
+      await linkOrCopy(resolveExternalLocation(externalFolder!, location, where), resolveExternalLocation(folder, location, where));
+    }
+    const file = path.join(folder, TRAINING_MODEL_FILE);
+    await saveModel(model, file, { externalData: { file: TRAINING_DATA_FILE, thresholdBytes: EXTERNAL_THRESHOLD_BYTES } });
+    const session = await createSession(file, options);
+    try {
+      // the model as saved: the large weights are references now, so this process holds no copy
+      return { folder, model: await loadOnnxFile(file), session, remove };
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
+  } catch (e) {
+    await remove();
+    throw e;
+  }
+}
+
 function lossValue(t: HostTensor | undefined, name: string): number {
   if (!t || !(t.data instanceof Float32Array) || t.data.length !== 1) throw new Error(`training graph: loss '${name}' is not a float32 scalar`);
   return t.data[0]!;
@@ -146,13 +237,24 @@ export async function composeTraining(forward: Model, opts: TrainingOptions): Pr
   const prepared = prepareForward(forward, opts);
   const wrt = prepared.trained.map((t) => t.name);
   const keep = opts.keepOutputs ?? [];
-  const { model: trainingModel, gradNames, warnings } = buildGradientGraph(prepared.model, {
+  const { model: built, gradNames, warnings } = buildGradientGraph(prepared.model, {
     loss: opts.loss,
     wrt,
     keepOutputs: keep,
     ...(opts.gradientRules ? { rules: opts.gradientRules } : {}),
   });
-  const session: Session = await createSession(encodeModel(trainingModel), opts.session);
+  let files: TrainingFiles | undefined;
+  let session: Session;
+  if (opts.workDir !== undefined) {
+    files = await openTrainingFiles(built, opts.workDir, opts.externalDataFolder, opts.session);
+    session = files.session;
+  } else {
+    if (hasExternalData(built)) {
+      throw new UserError('TRAIN_EXTERNAL', `model '${forward.graph.name}': its weights reference external data files; train it with the 'workDir' option (the session then opens from disk)`);
+    }
+    session = await createSession(encodeModel(built), opts.session);
+  }
+  const trainingModel = files?.model ?? built;
   const params = prepared.initial;
   const trainNames = wrt;
   const trainedSet = new Set(wrt);
@@ -212,6 +314,7 @@ export async function composeTraining(forward: Model, opts: TrainingOptions): Pr
     optimizer,
     batchInputs,
     trainingModel,
+    ...(files ? { trainingFolder: files.folder } : {}),
     warnings,
     gradients: run,
     async step(batch) {
@@ -235,6 +338,14 @@ export async function composeTraining(forward: Model, opts: TrainingOptions): Pr
       }
       return { ...forward, graph };
     },
-    release: () => session.release(),
+    async release() {
+      await session.release();
+      await files?.remove();
+    },
   };
+}
+
+function hasExternalData(model: Model): boolean {
+  for (const t of model.graph.initializers.values()) if (t.external) return true;
+  return model.graph.nodes.some((n) => Object.values(n.attrs).some((a) => a.type === 'tensor' && a.value.external !== undefined));
 }

@@ -6,9 +6,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../shared/errors';
-import { loadBuiltinModel, MANIFEST_FILE, type LoadBuiltinOptions } from './builtin/load';
-import { loadSd1Folder, type Sd1LoadOptions } from './sd1';
-import type { DiffusionModel } from './types';
+import { loadBuiltinModel, MANIFEST_FILE, type BuiltinModel, type LoadBuiltinOptions } from './builtin/load';
+import { loadSd1Folder, type Sd1LoadOptions, type Sd1Model } from './sd1';
+
+export { checkImageSize } from './sd1/image-size';
 
 export type ModelFolderKind = 'builtin' | 'sd1';
 
@@ -38,7 +39,10 @@ export async function detectModelFolder(dir: string): Promise<ModelFolderKind> {
   );
 }
 
-export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<DiffusionModel> {
+/** A loaded model folder of either kind (`facts.kind` tells which). */
+export type LoadedModel = BuiltinModel | Sd1Model;
+
+export async function loadModel(dir: string, options: LoadModelOptions = {}): Promise<LoadedModel> {
   const root = path.resolve(dir);
   const kind = await detectModelFolder(root);
   const { sd1, ...runtime } = options;
@@ -48,4 +52,14 @@ export async function loadModel(dir: string, options: LoadModelOptions = {}): Pr
     ...(runtime.intraOpNumThreads !== undefined ? { intraOpNumThreads: runtime.intraOpNumThreads } : {}),
   };
   return loadSd1Folder(root, { ...sd1, session });
+}
+
+/**
+ * What the project's models table records of a loaded model: a package's manifest, or an SD 1.x
+ * folder's kind, image size and token width (its files are hashed into contentHash).
+ */
+export function modelRecord(model: LoadedModel): { name: string; kind: 'builtin' | 'sd1'; path: string; contentHash: string; manifest: unknown } {
+  const { facts } = model;
+  const manifest = 'manifest' in model ? model.manifest : { kind: 'sd1', imageSize: facts.imageSize, tokenWidth: facts.tokenWidth };
+  return { name: facts.name, kind: facts.kind, path: model.dir, contentHash: facts.contentHash, manifest };
 }

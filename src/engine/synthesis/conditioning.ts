@@ -39,25 +39,44 @@ export type ConditionableModel = BuiltinModel | Sd1Model;
 const isSd1 = (model: ConditionableModel): model is Sd1Model => model.facts.kind === 'sd1';
 
 export async function resolveConditioning(model: ConditionableModel, spec: ConditioningSpec, mask: Uint8Array, embeddings: EmbeddingCache): Promise<ResolvedConditioning> {
-  if (isSd1(model)) return resolveSd1Conditioning(model, spec, mask, embeddings);
+  if (spec.kind === 'model-defect') return modelDefectConditioning(model, spec.defect, mask, spec.family);
+  const embedding = embeddings.get(spec.blob);
+  return embeddingConditioning(model, embedding, `artifact ${spec.artifactId} (blob ${spec.blob.slice(0, 12)})`, mask, spec.family);
+}
+
+/** A defect family the package's token table knows; the mask goes to the model's own encoder. SD 1.x folders know none. */
+export function modelDefectConditioning(model: ConditionableModel, defect: string, mask: Uint8Array, family?: string): ResolvedConditioning {
+  if (isSd1(model)) {
+    throw new UserError('CONDITIONING_UNSUPPORTED', `model '${model.facts.name}' is an SD 1.x folder: it knows no defect families ('${defect}'); learn the defect type against it first`);
+  }
+  const { width, height } = model.facts.imageSize;
+  return {
+    conditioning: { ...(family ? { prompt: family } : {}), defect, mask: { width, height, data: mask } },
+    summary: { ...(family ? { family } : {}), defect, injectedVectors: 0, spatialTokens: 'model-encoder' },
+  };
+}
+
+/**
+ * A learned embedding on one mask: e_a's rows, then E(mask) when the embedding carries a trained
+ * E. It must have been learnt against this model (its recorded hash) and fit its token layout;
+ * `where` names it in errors (an artifact, a file).
+ */
+export async function embeddingConditioning(model: ConditionableModel, embedding: AnomalyEmbedding, where: string, mask: Uint8Array, family?: string): Promise<ResolvedConditioning> {
+  if (embedding.modelHash !== model.facts.contentHash) {
+    throw new UserError('EMBEDDING_MODEL_MISMATCH', `${where}: the embedding of '${embedding.defectType}' was trained against model ${embedding.modelHash.slice(0, 12)}, not '${model.facts.name}' (${model.facts.contentHash.slice(0, 12)})`);
+  }
+  if (isSd1(model)) return sd1Conditioning(model, embedding, where, mask, family);
   const { width, height } = model.facts.imageSize;
   const maskInput = { width, height, data: mask };
-  const family = spec.family ? { prompt: spec.family } : {};
-  const familySummary = spec.family ? { family: spec.family } : {};
-  if (spec.kind === 'model-defect') {
-    return {
-      conditioning: { ...family, defect: spec.defect, mask: maskInput },
-      summary: { ...familySummary, defect: spec.defect, injectedVectors: 0, spatialTokens: 'model-encoder' },
-    };
-  }
-  const { embedding, where } = embeddingFor(model, spec, embeddings);
+  const prompt = family ? { prompt: family } : {};
+  const familySummary = family ? { family } : {};
   const { defectTokens, width: tokenWidth } = model.manifest.tokens;
   if (embedding.anomaly.dims[0] !== defectTokens || embedding.anomaly.dims[1] !== tokenWidth) {
     throw new UserError('EMBEDDING_SHAPE', `${where}: e_a is [${embedding.anomaly.dims}]; model '${model.facts.name}' takes [${defectTokens}, ${tokenWidth}]`);
   }
   if (!embedding.spatialEncoder) {
     return {
-      conditioning: { ...family, injected: embedding.anomaly.data, mask: maskInput },
+      conditioning: { ...prompt, injected: embedding.anomaly.data, mask: maskInput },
       summary: { ...familySummary, injectedVectors: defectTokens, spatialTokens: 'model-encoder' },
     };
   }
@@ -66,31 +85,17 @@ export async function resolveConditioning(model: ConditionableModel, spec: Condi
   injected.set(embedding.anomaly.data, 0);
   injected.set(spatial, embedding.anomaly.data.length);
   return {
-    conditioning: { ...family, injected },
+    conditioning: { ...prompt, injected },
     summary: { ...familySummary, injectedVectors: injected.length / tokenWidth, spatialTokens: 'embedding-encoder' },
   };
-}
-
-/** The spec's embedding, checked against the model it is used with. */
-function embeddingFor(model: ConditionableModel, spec: Extract<ConditioningSpec, { kind: 'embedding' }>, embeddings: EmbeddingCache): { embedding: AnomalyEmbedding; where: string } {
-  const embedding = embeddings.get(spec.blob);
-  const where = `artifact ${spec.artifactId} (blob ${spec.blob.slice(0, 12)})`;
-  if (embedding.modelHash !== model.facts.contentHash) {
-    throw new UserError('EMBEDDING_MODEL_MISMATCH', `${where}: the embedding of '${embedding.defectType}' was trained against model ${embedding.modelHash.slice(0, 12)}, not '${model.facts.name}' (${model.facts.contentHash.slice(0, 12)})`);
-  }
-  return { embedding, where };
 }
 
 /**
  * SD 1.x: e_a's rows and E(mask) (the artifact's E, rebuilt by the adapter around its weights)
  * go into the placeholder's rows of the prompt, in the order learning put them.
  */
-async function resolveSd1Conditioning(model: Sd1Model, spec: ConditioningSpec, mask: Uint8Array, embeddings: EmbeddingCache): Promise<ResolvedConditioning> {
-  if (spec.kind === 'model-defect') {
-    throw new UserError('CONDITIONING_UNSUPPORTED', `model '${model.facts.name}' is an SD 1.x folder: it knows no defect families ('${spec.defect}'); learn the defect type against it first`);
-  }
-  if (spec.family) throw new UserError('CONDITIONING_UNSUPPORTED', `model '${model.facts.name}' is an SD 1.x folder: family labels ('${spec.family}') belong to DefectForge model packages`);
-  const { embedding, where } = embeddingFor(model, spec, embeddings);
+async function sd1Conditioning(model: Sd1Model, embedding: AnomalyEmbedding, where: string, mask: Uint8Array, family?: string): Promise<ResolvedConditioning> {
+  if (family) throw new UserError('CONDITIONING_UNSUPPORTED', `model '${model.facts.name}' is an SD 1.x folder: family labels ('${family}') belong to DefectForge model packages`);
   const tokenWidth = model.facts.tokenWidth;
   if (embedding.anomaly.dims[1] !== tokenWidth) {
     throw new UserError('EMBEDDING_SHAPE', `${where}: e_a is [${embedding.anomaly.dims}]; model '${model.facts.name}' takes ${tokenWidth}-wide token vectors`);

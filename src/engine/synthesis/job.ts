@@ -7,9 +7,10 @@
 // results that depend on the batch's composition, and regenerate must reproduce a pair alone.
 import type { Project } from '../../main/store/project';
 import { committedIndices, insertSample, recordModel } from '../../main/store/samples';
-import type { BuiltinModel } from '../models/builtin/load';
+import { modelRecord } from '../models/load';
 import { onnxruntimeVersion } from '../runtime';
-import { EmbeddingCache } from './conditioning';
+import { UserError } from '../../shared/errors';
+import { EmbeddingCache, type ConditionableModel } from './conditioning';
 import { GENERATOR, makePair } from './make-pair';
 import { ProjectMasks } from './mask-source';
 import { checkPlan, pairRecipe, totalPairs, typeAt, type PairRecipe, type SynthesisPlan } from './recipe';
@@ -35,13 +36,14 @@ export interface SynthesisRunResult {
   seconds: number;
 }
 
-export async function runSynthesis(project: Project, model: BuiltinModel, plan: SynthesisPlan, options: SynthesisRunOptions): Promise<SynthesisRunResult> {
+export async function runSynthesis(project: Project, model: ConditionableModel, plan: SynthesisPlan, options: SynthesisRunOptions): Promise<SynthesisRunResult> {
   checkPlan(plan);
+  checkPlanSize(plan, model);
   const started = performance.now();
   const total = totalPairs(plan);
   const done = new Set(committedIndices(project, options.runJobId));
   const alreadyDone = done.size;
-  recordModel(project, { name: model.facts.name, kind: model.facts.kind, path: model.dir, contentHash: model.facts.contentHash, manifest: model.manifest });
+  recordModel(project, modelRecord(model));
   const blobs = { read: (h: string) => project.blobs.read(h), path: (h: string) => project.blobs.path(h) };
   const embeddings = new EmbeddingCache(blobs);
   const runtime = { executionProvider: model.provider, onnxruntime: onnxruntimeVersion() };
@@ -76,7 +78,7 @@ export async function runSynthesis(project: Project, model: BuiltinModel, plan: 
             recipe,
             generation: pair.result.settings,
             conditioning: pair.conditioning,
-            model: { name: model.facts.name, kind: model.facts.kind, path: model.dir },
+            model: { name: model.facts.name, kind: model.facts.kind, path: model.dir, imageSize: model.facts.imageSize },
             ...(pair.resizedFrom ? { resizedFrom: pair.resizedFrom } : {}),
             run: { jobSeed: plan.seed, index },
             ...(model.fallbackReason ? { fallbackReason: model.fallbackReason } : {}),
@@ -98,6 +100,14 @@ export async function runSynthesis(project: Project, model: BuiltinModel, plan: 
     await masks.release();
   }
   return { total, made, alreadyDone, sampleIds, seconds: (performance.now() - started) / 1000 };
+}
+
+/** A plan made for one image size (SD 1.x: the size the folder was opened at) runs only at it. */
+function checkPlanSize(plan: SynthesisPlan, model: ConditionableModel): void {
+  const size = model.facts.imageSize;
+  if (plan.imageSize && (plan.imageSize.width !== size.width || plan.imageSize.height !== size.height)) {
+    throw new UserError('IMAGE_SIZE', `synthesis: the plan is for ${plan.imageSize.width}x${plan.imageSize.height} images; model '${model.facts.name}' was opened at ${size.width}x${size.height}`);
+  }
 }
 
 /** The artifacts a pair was made with: the learned defect embedding, the learned masks' embedding. */

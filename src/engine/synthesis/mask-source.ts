@@ -18,6 +18,7 @@ import { openMaskSource, type OpenMaskSource } from '../anomaly/project-mask-sou
 import type { DefectTypeRef } from '../anomaly/training-set';
 import type { RgbImage } from '../diffusion/image-tensor';
 import type { BuiltinModel } from '../models/builtin/load';
+import type { ConditionableModel } from './conditioning';
 
 export type ForegroundMode = 'none' | 'otsu';
 export const FOREGROUND_MODES: readonly ForegroundMode[] = ['none', 'otsu'];
@@ -61,8 +62,22 @@ function typeRef(project: Project, id: number): DefectTypeRef {
   return { ...row, label: `${row.category}/${row.name}` };
 }
 
+/**
+ * Learned masks are sampled with the mask-learning context of a DefectForge package (its token
+ * table's label rows); an SD 1.x folder has no such context, so they are refused for it, naming
+ * the sources that work.
+ */
+export function learnedMasksModel(model: ConditionableModel, label: string): BuiltinModel {
+  if (model.facts.kind === 'builtin') return model as BuiltinModel;
+  throw new UserError(
+    'MASKS_UNSUPPORTED',
+    `${label}: learned masks are sampled with a DefectForge model package; model '${model.facts.name}' is an SD 1.x folder: use the real, perlin or drawn mask source for this type`,
+  );
+}
+
 /** The learned source of one mask-embedding artifact (not the type's newest: the one pinned). */
-function pinnedLearnedSource(project: Project, type: DefectTypeRef, spec: TypeMaskSource, model: BuiltinModel): OpenMaskSource {
+function pinnedLearnedSource(project: Project, type: DefectTypeRef, spec: TypeMaskSource, conditionable: ConditionableModel): OpenMaskSource {
+  const model = learnedMasksModel(conditionable, type.label);
   const row = getArtifact(project, spec.artifactId!);
   if (!row || row.kind !== 'mask-embedding' || row.defectTypeId !== type.id) {
     throw new UserError('MASK_EMBEDDING_NOT_FOUND', `${type.label}: artifact ${spec.artifactId} is not a mask embedding of this defect type`);
@@ -84,7 +99,7 @@ export class ProjectMasks {
 
   constructor(
     private readonly project: Project,
-    private readonly model: BuiltinModel,
+    private readonly model: ConditionableModel,
   ) {}
 
   private source(spec: MaskSpec): Promise<OpenMaskSource> {
@@ -92,7 +107,7 @@ export class ProjectMasks {
     let open = this.opened.get(key);
     if (!open) {
       const type = typeRef(this.project, spec.defectTypeId);
-      open = spec.kind === 'learned' ? Promise.resolve().then(() => pinnedLearnedSource(this.project, type, spec, this.model)) : openMaskSource(this.project, type, spec.kind, { model: this.model, ...(spec.maskIds ? { maskIds: spec.maskIds } : {}) });
+      open = spec.kind === 'learned' ? Promise.resolve().then(() => pinnedLearnedSource(this.project, type, spec, this.model)) : openMaskSource(this.project, type, spec.kind, spec.maskIds ? { maskIds: spec.maskIds } : {});
       // a failed open is not cached: the error is reported by this call and the next one alike
       open.catch(() => this.opened.delete(key));
       this.opened.set(key, open);

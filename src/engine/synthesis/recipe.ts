@@ -8,9 +8,12 @@ import { Rng } from '../../shared/random';
 import { deriveSeed } from '../corpus/seed';
 import type { AarSettings } from '../diffusion/aar';
 import type { SamplerSettings } from '../diffusion/schedulers';
+import { checkImageSize } from '../models/load';
+import type { Size2 } from '../models/types';
 import { checkTypeMaskSource, type MaskSpec, type TypeMaskSource } from './mask-source';
 
 export type { MaskSpec, TypeMaskSource } from './mask-source';
+export { checkImageSize } from '../models/load';
 
 /** Which vectors condition the generation of a defect type. */
 export type ConditioningSpec =
@@ -54,6 +57,11 @@ export interface SynthesisTypePlan {
 
 export interface SynthesisPlan {
   seed: number;
+  /**
+   * SD 1.x folders whose export leaves the pixel size symbolic: the size the run's model is
+   * opened at (each pair's lineage records the size it was made at, for regenerate)
+   */
+  imageSize?: Size2;
   sampler: SamplerSettings;
   guidance: number;
   /** AAR settings apart from on/off, which is per type */
@@ -83,6 +91,7 @@ export function typeAt(plan: SynthesisPlan, index: number): SynthesisTypePlan {
 export function checkPlan(plan: SynthesisPlan): void {
   if (!Number.isInteger(plan.seed) || plan.seed < 0 || plan.seed > 0xffffffff) throw new UserError('BAD_PARAMS', `synthesis: seed must be a 32-bit unsigned integer (got ${plan.seed})`);
   if (plan.types.length === 0) throw new UserError('BAD_PARAMS', 'synthesis: no defect type to synthesize');
+  if (plan.imageSize !== undefined) checkImageSize('synthesis: imageSize', plan.imageSize);
   for (const t of plan.types) {
     if (!Number.isInteger(t.count) || t.count < 1) throw new UserError('BAD_COUNT', `${t.label}: the number of pairs must be a whole number >= 1 (got ${t.count})`);
     if (t.normals.length === 0) throw new UserError('NO_NORMAL_IMAGES', `${t.label}: the category has no normal (good) training images to paint defects into`);

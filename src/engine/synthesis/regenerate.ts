@@ -8,9 +8,11 @@ import path from 'node:path';
 import { UserError } from '../../shared/errors';
 import type { Project } from '../../main/store/project';
 import { getSample, modelPathByHash } from '../../main/store/samples';
-import { detectModelFolder } from '../models/load';
-import { loadBuiltinModel, type LoadBuiltinOptions } from '../models/builtin/load';
+import type { LoadBuiltinOptions } from '../models/builtin/load';
+import type { Size2 } from '../models/types';
 import { onnxruntimeVersion } from '../runtime';
+import { openSynthesisModel } from './open-model';
+import { checkImageSize } from './recipe';
 import { EmbeddingCache } from './conditioning';
 import { makePair } from './make-pair';
 import { ProjectMasks } from './mask-source';
@@ -50,6 +52,15 @@ export function recipeOf(sampleId: number, sampler: Record<string, unknown>): Pa
   return recipe as PairRecipe;
 }
 
+/** sampler.model.imageSize of the lineage (absent in lineages written before it was recorded). */
+function recordedImageSize(sampleId: number, sampler: Record<string, unknown>): Size2 | undefined {
+  const model = sampler['model'] as Record<string, unknown> | undefined;
+  const size = model?.['imageSize'];
+  if (size === undefined) return undefined;
+  checkImageSize(`sample ${sampleId}: the lineage's model image size`, size);
+  return size;
+}
+
 export async function regenerateSample(
   project: Project,
   sampleId: number,
@@ -65,8 +76,9 @@ export async function regenerateSample(
   if (modelDir === null) {
     throw new UserError('MODEL_NOT_FOUND', `sample ${sampleId} was made with model ${lineage.modelHash.slice(0, 12)}, which this project has no path for; pass --model <dir>`);
   }
-  if ((await detectModelFolder(modelDir)) !== 'builtin') throw new UserError('MODEL_UNSUPPORTED', `${modelDir}: regenerate runs DefectForge model packages only`);
-  const model = await loadBuiltinModel(modelDir, options.load);
+  // the size the pair was made at: an SD 1.x folder with a symbolic size is opened at it again
+  const imageSize = recordedImageSize(sampleId, lineage.sampler);
+  const model = await openSynthesisModel(modelDir, { threads: options.load?.intraOpNumThreads, provider: options.load?.provider, imageSize });
   try {
     if (model.facts.contentHash !== lineage.modelHash) {
       throw new UserError('MODEL_MISMATCH', `${modelDir}: this model's content hash is ${model.facts.contentHash.slice(0, 12)}; sample ${sampleId} was made with ${lineage.modelHash.slice(0, 12)}`);

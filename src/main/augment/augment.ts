@@ -21,12 +21,14 @@ import type { ConditioningSpec, SynthesisPlan } from '../../engine/synthesis/rec
 import type { SynthesizeJobParams } from '../../engine/host/methods/synthesize-job';
 import type { SamplerName } from '../../engine/diffusion/schedulers';
 import type { MaskSourceKind } from '../../engine/anomaly/mask-sources';
+import { checkImageSize } from '../../engine/models/load';
+import type { Size2 } from '../../engine/models/types';
 import { UserError } from '../../shared/errors';
 import type { JobRecord } from '../jobs/job-store';
 import type { Project } from '../store/project';
 import { committedIndices, countTypeSamples, typeSamples } from '../store/samples';
 import { collectExportSet } from './collect';
-import { conditioningFor, readModelInfo } from './conditioning';
+import { conditioningFor, readModelInfo, type ModelInfo } from './conditioning';
 import { runStage, type AugmentJobs, type StageHooks } from './jobs';
 import { planAdaptation, runAdaptation, type AdaptationOutcome, type AdaptationSettings, type AdaptChoice } from './adaptation';
 import { learnMissing, learnSettings, type DefectLearnSettings, type LearnedStage, type LearnSettings, type MaskLearnSettings } from './learning';
@@ -42,8 +44,10 @@ export interface AugmentRequest {
   formats: readonly ExportFormat[];
   /** 'category/name' or unique names; default: every type */
   types?: readonly string[];
-  /** model folder (a built-in package): the base model, before adaptation */
+  /** model folder (a built-in package or an SD 1.x ONNX folder): the base model, before adaptation */
   model: string;
+  /** SD 1.x folders whose export leaves the pixel size symbolic: learn and synthesize at this size (default 512x512) */
+  imageSize?: Size2;
   /** adapt the model to the project's normal images first: 'auto' (default) for built-in packages only */
   adapt?: AdaptChoice;
   /** adaptation settings over the project's (when it runs) */
@@ -136,8 +140,21 @@ function checkLearningOff(prepared: { type: AugmentType }[], settings: LearnSett
   }
 }
 
+/** Learned masks are sampled with a DefectForge package: refused for an SD 1.x folder before any job. */
+function checkMaskSources(prepared: { type: AugmentType }[], model: ModelInfo): void {
+  if (model.kind !== 'sd1') return;
+  const learned = prepared.find((p) => p.type.maskSource === 'learned');
+  if (learned) {
+    throw new UserError(
+      'MASKS_UNSUPPORTED',
+      `${learned.type.label}: its mask source is 'learned', which needs a DefectForge model package; '${model.name}' is an SD 1.x folder: choose the real, perlin or drawn mask source for the type`,
+    );
+  }
+}
+
 export async function runAugment(project: Project, req: AugmentRequest, jobs: AugmentJobs, hooks: AugmentHooks = {}): Promise<AugmentReport> {
   checkPerType(req.perType);
+  if (req.imageSize !== undefined) checkImageSize('augment: imageSize', req.imageSize);
   const baseDir = path.resolve(req.model);
   const prepared = prepare(project, req);
   const settings = learnSettings(project, req.learning);
@@ -147,6 +164,9 @@ export async function runAugment(project: Project, req: AugmentRequest, jobs: Au
   const adaptation = await runAdaptation(project, adaptPlan, jobs, hooks);
   const modelDir = adaptation.modelDir;
   const model = await readModelInfo(modelDir);
+  checkMaskSources(prepared, model);
+  if (req.imageSize && model.kind !== 'sd1') throw new UserError('BAD_ARGS', `${modelDir}: an image size is chosen only for SD 1.x folders; model '${model.name}' has its own`);
+  const imageSize = req.imageSize ? { imageSize: req.imageSize } : {};
   const baseSeed = req.seed ?? randomInt(0, 2 ** 31);
   const sampler = { sampler: req.sampler ?? DEFAULTS.sampler, steps: req.steps ?? DEFAULTS.steps, eta: 1 };
   const outcomes: TypeOutcome[] = [];
@@ -166,12 +186,13 @@ export async function runAugment(project: Project, req: AugmentRequest, jobs: Au
       }
     }
     if (have < req.perType) {
-      const learning = await learnMissing(project, type, model, jobs, { settings, hooks });
+      const learning = await learnMissing(project, type, model, jobs, { settings, hooks, ...imageSize });
       outcome.learned = learning.learned;
       outcome.jobs.push(...learning.jobs);
       outcome.conditioning = conditioningKind(learning.conditioning);
       const plan: SynthesisPlan = {
         seed: deriveSeed(baseSeed, 'augment', type.id, have),
+        ...imageSize,
         sampler,
         guidance: req.guidance ?? DEFAULTS.guidance,
         aar: DEFAULTS.aar,

@@ -2,34 +2,44 @@
 // trained against that model (an artifact whose blob is in the embedding-file format, with e_a of
 // the model's token layout), else a defect family the model's token table already knows under the
 // type's name (the built-in model was pretrained on the procedural corpus' defect families), else
-// nothing: the type's defect must be learned first.
+// nothing: the type's defect must be learned first. An SD 1.x folder knows no defect families:
+// its types are always learned.
+import path from 'node:path';
 import { decodeEmbedding } from '../../engine/anomaly/embedding-file';
 import { packageContentHash } from '../../engine/models/builtin/files';
 import { readBuiltinManifest } from '../../engine/models/builtin/load';
-import { detectModelFolder } from '../../engine/models/load';
+import { detectModelFolder, type ModelFolderKind } from '../../engine/models/load';
+import { hashFolder, readSd1Folder } from '../../engine/models/sd1/folder';
+import { SD1_ANOMALY_TOKENS } from '../../engine/models/sd1/spatial-encoder';
 import type { ConditioningSpec } from '../../engine/synthesis/recipe';
-import { UserError } from '../../shared/errors';
 import type { Project } from '../store/project';
 import type { AugmentType } from './types';
 
 /** What the orchestration needs to know about a model, read from its manifest only (no session). */
 export interface ModelInfo {
   dir: string;
+  kind: ModelFolderKind;
   name: string;
   contentHash: string;
   defectTokens: number;
-  tokenWidth: number;
+  /** null for SD 1.x folders (it lives in the text encoder; synthesis checks it) */
+  tokenWidth: number | null;
   families: string[];
   defects: string[];
 }
 
 export async function readModelInfo(dir: string): Promise<ModelInfo> {
-  if ((await detectModelFolder(dir)) !== 'builtin') throw new UserError('MODEL_UNSUPPORTED', `${dir}: augmentation runs DefectForge model packages; Stable Diffusion 1.x folders are not supported by it yet`);
+  if ((await detectModelFolder(dir)) === 'sd1') {
+    // the layout and configs are checked (a broken folder fails before any job), then the hash
+    // the adapter records (SHA-256 over the folder's files), without opening a session
+    await readSd1Folder(dir);
+    return { dir, kind: 'sd1', name: path.basename(path.resolve(dir)), contentHash: await hashFolder(dir), defectTokens: SD1_ANOMALY_TOKENS, tokenWidth: null, families: [], defects: [] };
+  }
   const m = await readBuiltinManifest(dir);
   const labels = Object.keys(m.tokens.vocabulary);
   const families = labels.filter((l) => l.startsWith('family:')).map((l) => l.slice('family:'.length));
   const defects = [...new Set(labels.map((l) => /^defect:(.+):\d+$/.exec(l)?.[1]).filter((d): d is string => d !== undefined))];
-  return { dir, name: m.name, contentHash: packageContentHash(m), defectTokens: m.tokens.defectTokens, tokenWidth: m.tokens.width, families: families.sort(), defects: defects.sort() };
+  return { dir, kind: 'builtin', name: m.name, contentHash: packageContentHash(m), defectTokens: m.tokens.defectTokens, tokenWidth: m.tokens.width, families: families.sort(), defects: defects.sort() };
 }
 
 /** artifacts.kind of a learned e_a (src/main/store/artifacts.ts) */
@@ -50,7 +60,7 @@ export function learnedEmbedding(project: Project, type: AugmentType, model: Mod
     try {
       const e = decodeEmbedding(project.blobs.read(row.blob_hash), project.blobs.path(row.blob_hash));
       const [k, width] = e.anomaly.dims;
-      if (e.modelHash === model.contentHash && k === model.defectTokens && width === model.tokenWidth) return { artifactId: row.id, blob: row.blob_hash };
+      if (e.modelHash === model.contentHash && k === model.defectTokens && (model.tokenWidth === null || width === model.tokenWidth)) return { artifactId: row.id, blob: row.blob_hash };
     } catch {
       // not an anomaly embedding (another artifact kind): keep looking
     }

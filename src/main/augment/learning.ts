@@ -17,6 +17,7 @@ import type { LearnDefectMethodResult, LearnDefectParams, LearnMaskMethodResult,
 import { readCheckpointBlob } from '../../engine/anomaly/learn-common';
 import { DEFAULT_MASK_SAMPLING, type MaskSamplingSettings } from '../../engine/anomaly/mask-sampling';
 import type { ConditioningSpec, TypeMaskSource } from '../../engine/synthesis/recipe';
+import type { Size2 } from '../../engine/models/types';
 import { UserError } from '../../shared/errors';
 import type { Project } from '../store/project';
 import { conditioningFor, learnedEmbedding, type ModelInfo } from './conditioning';
@@ -113,6 +114,8 @@ export interface LearnOptions {
   hooks?: StageHooks & { onStage?: (message: string) => void };
   /** ms since the epoch: learning jobs still training then are stopped and saved */
   deadline?: number;
+  /** SD 1.x folders with a symbolic image size: the pixel size defect learning runs at */
+  imageSize?: Size2;
 }
 
 interface MaskArtifactRow {
@@ -184,7 +187,8 @@ export async function learnMissing(project: Project, type: AugmentType, model: M
   const family = model.families.includes(type.category) ? { family: type.category } : {};
   if (!learnedEmbedding(project, type, model) && settings.mode === 'missing') {
     options.hooks?.onStage?.(`${type.label}: learning the defect`);
-    learning.learned.defect = await learnStage(project, jobs, 'learn-defect', { ...base, ...family, ...defined(settings.defect) }, type.label, options, learning.jobs);
+    const size = options.imageSize ? { imageSize: options.imageSize } : {};
+    learning.learned.defect = await learnStage(project, jobs, 'learn-defect', { ...base, ...family, ...size, ...defined(settings.defect) }, type.label, options, learning.jobs);
   }
   const conditioning = conditioningFor(project, type, model);
   if (!conditioning) {

@@ -50,10 +50,11 @@ interface Setup {
 }
 
 /** A trainer on the backend's graph and one fixed batch (t = 700 and 300 unless the UNet shares one t). */
-async function setup(dir: string, lossMask?: Float32Array): Promise<Setup> {
-  const backend = await openDefectBackend(dir, { imageSize });
+async function setup(dir: string, lossMask?: Float32Array, trainingWorkDir?: string): Promise<Setup> {
+  const backend = await openDefectBackend(dir, { imageSize, ...(trainingWorkDir ? { trainingWorkDir } : {}) });
   const graph = await backend.trainingGraph(B);
   const trainer = await composeTraining(graph.model, {
+    ...backend.trainingStorage(),
     loss: 'loss',
     train: ['e_a', ...graph.encoderWeights.keys()],
     optimizer: new Adam({ lr: 0.02, weightDecay: 0 }),
@@ -111,6 +112,41 @@ test('the training graph computes what sampling computes: eps_hat = UNet(z_t, t,
     }
   } finally {
     await teardown(s);
+  }
+});
+
+test('with a training work folder the UNet weights stay in their file (linked, not copied) and training is bit-identical; the folder is removed', async () => {
+  for (const variant of [{}, { unetWeights: 'weights.pb' as const }]) {
+    const dir = await folder(variant);
+    const weightsFile = variant.unetWeights ?? 'model.onnx_data';
+    const memory = await setup(dir);
+    const workDir = path.join(root, `entraînement ${counter}`);
+    const disk = await setup(dir, undefined, workDir);
+    try {
+      const storage = disk.backend.trainingStorage();
+      assert.equal(storage.workDir, workDir);
+      assert.equal(storage.externalDataFolder, path.join(dir, 'unet'));
+      const trainingFolder = disk.trainer.trainingFolder!;
+      const files = (await fs.readdir(trainingFolder)).sort();
+      assert.deepEqual(files, [weightsFile, 'training.onnx', 'training.onnx_data'].sort());
+      const [src, linked] = await Promise.all([fs.stat(path.join(dir, 'unet', weightsFile)), fs.stat(path.join(trainingFolder, weightsFile))]);
+      assert.equal(linked.ino, src.ino, 'the UNet weight file is a hard link');
+      // the UNet's large weights are references: neither the learning graph nor the trainer holds them
+      const unetWeights = [...disk.trainer.trainingModel.graph.initializers.values()].filter((t) => t.name.startsWith('unet/') && t.external);
+      assert.ok(unetWeights.length > 0 && unetWeights.every((t) => t.data === undefined));
+      const losses = { memory: [] as number[], disk: [] as number[] };
+      for (let step = 0; step < 3; step++) {
+        losses.memory.push((await memory.trainer.step(memory.feeds)).loss);
+        losses.disk.push((await disk.trainer.step(disk.feeds)).loss);
+      }
+      assert.deepEqual(losses.disk, losses.memory);
+      for (const name of disk.trainer.trainNames) assert.deepEqual(disk.trainer.params.get(name), memory.trainer.params.get(name), name);
+      await teardown(disk);
+      await assert.rejects(fs.stat(trainingFolder), /ENOENT/);
+      assert.deepEqual(await fs.readdir(workDir), []);
+    } finally {
+      await teardown(memory);
+    }
   }
 });
 

@@ -128,8 +128,10 @@ test('the plan: SD 1.x folders are off by default and refused when asked for; an
     writeFileSync(join(sd, 'model_index.json'), '{}');
     assert.deepEqual(await planAdaptation(project, sd, 'auto'), { action: 'off', baseDir: sd, reason: 'Stable Diffusion 1.x folder (off by default)' });
     await assert.rejects(planAdaptation(project, sd, true), (e: unknown) => isUserError(e) && e.code === 'ADAPT_UNSUPPORTED' && e.message.startsWith(`${sd}: adapting Stable Diffusion 1.x folders is not supported`));
-    // augment with such a folder stops before any job
-    await assert.rejects(runAugment(project, request(sd, join(root, 'x')), local), (e: unknown) => isUserError(e) && e.code === 'MODEL_UNSUPPORTED');
+    // augment with an incomplete one stops before any job, naming the missing files
+    const jobsBefore = project.db.prepare('SELECT count(*) FROM jobs').pluck().get();
+    await assert.rejects(runAugment(project, request(sd, join(root, 'x')), local), (e: unknown) => isUserError(e) && e.code === 'sd-missing-file' && e.message.startsWith(`${sd}: missing `) && e.message.includes('unet'));
+    assert.equal(project.db.prepare('SELECT count(*) FROM jobs').pluck().get(), jobsBefore);
     await assert.rejects(planAdaptation(project, fx.modelDir, 'yes' as unknown as boolean), /adapt must be true, false or "auto" \(got "yes"\)/);
 
     const plan = await planAdaptation(project, fx.modelDir, 'auto', { steps: 2 });

@@ -2,6 +2,7 @@
 // in the engine process. The engine opens the project itself (SQLite in WAL mode takes the main
 // process's writes at the same time); the checkpoint is recorded on the job, progress carries the
 // loss, an ETA and preview blobs, and a cancel stops between steps after a checkpoint.
+import { checkImageSize } from '../../models/sd1/image-size';
 import type { MethodHandler } from '../handler';
 import { paramsObject } from '../params';
 import type { LearnDefectParams } from './learn-protocol';
@@ -13,10 +14,13 @@ export function parseLearnDefectParams(raw: unknown): LearnDefectParams {
   const p = paramsObject(M, raw);
   const family = p['family'];
   if (family !== undefined && typeof family !== 'string') requiredString(M, p, 'family');
+  const imageSize = p['imageSize'];
+  if (imageSize !== undefined) checkImageSize(`${M}: imageSize`, imageSize);
   return {
     ...commonLearnParams(M, p),
     ...defined({
       family: typeof family === 'string' && family !== '' ? family : undefined,
+      imageSize,
       previewEvery: optionalInteger(M, p, 'previewEvery', 0, 1_000_000),
       previewSteps: optionalInteger(M, p, 'previewSteps', 1, 1000),
     }),

@@ -18,6 +18,8 @@ export interface LearnDefectParams {
   variants?: number;
   /** a family label of the model for the context's first slot */
   family?: string;
+  /** SD 1.x folders whose export leaves the image size symbolic: learn at this pixel size (default 512x512) */
+  imageSize?: { width: number; height: number };
   checkpointEvery?: number;
   /** a preview image (blob hash in progress events) every N steps; 0 = none */
   previewEvery?: number;

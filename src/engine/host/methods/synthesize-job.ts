@@ -11,7 +11,7 @@ import { optionalIntegerParam, optionalStringParam, paramsObject } from '../para
 export interface SynthesizeJobParams {
   /** project folder */
   project: string;
-  /** model folder (a built-in package) */
+  /** model folder (a built-in package or an SD 1.x ONNX folder; plan.imageSize: its size when symbolic) */
   model: string;
   plan: SynthesisPlan;
   /** the job whose samples this run continues; default: this job */
@@ -66,17 +66,15 @@ export const synthesizeJob: MethodHandler<'synthesizeJob'> = async (raw, ctx) =>
   if (runJobId === null) throw new UserError('BAD_PARAMS', 'synthesizeJob: runs as a job (or with runJobId): its samples belong to a job');
   const threads = optionalIntegerParam('synthesizeJob', p, 'threads', 1);
   // loaded on first use: the engine starts without the store, imaging and model code
-  const [{ openProject }, { appVersion }, { detectModelFolder }, { loadBuiltinModel }, { runSynthesis }] = await Promise.all([
+  const [{ openProject }, { appVersion }, { openSynthesisModel }, { runSynthesis }] = await Promise.all([
     import('../../../main/store/project'),
     import('../../../main/store/app-version'),
-    import('../../models/load'),
-    import('../../models/builtin/load'),
+    import('../../synthesis/open-model'),
     import('../../synthesis/job'),
   ]);
-  if ((await detectModelFolder(modelDir)) !== 'builtin') throw new UserError('MODEL_UNSUPPORTED', `${modelDir}: synthesis runs DefectForge model packages; Stable Diffusion 1.x folders are not supported by it yet`);
   const project = openProject(projectDir);
   try {
-    const model = await loadBuiltinModel(modelDir, threads !== undefined ? { intraOpNumThreads: threads } : {});
+    const model = await openSynthesisModel(modelDir, { threads, imageSize: plan.imageSize });
     try {
       ctx.log('info', `synthesize: ${plan.types.map((t) => `${t.count} x ${t.label}`).join(', ')}; model ${model.facts.name}; run ${runJobId}`);
       const result = await runSynthesis(project, model, plan, {

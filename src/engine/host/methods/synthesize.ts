@@ -4,6 +4,7 @@
 import { randomInt } from 'node:crypto';
 import { UserError } from '../../../shared/errors';
 import type { SynthesizeParams } from '../../../shared/engine-protocol';
+import { checkImageSize } from '../../models/sd1/image-size';
 import type { MethodHandler } from '../handler';
 import { integerParam, optionalStringParam, paramsObject } from '../params';
 
@@ -22,11 +23,13 @@ function numberParam(p: Record<string, unknown>, field: string, fallback: number
   return v;
 }
 
-export function parseSynthesizeParams(raw: unknown): Required<Omit<SynthesizeParams, 'embedding' | 'family' | 'defect'>> & Pick<SynthesizeParams, 'embedding' | 'family' | 'defect'> {
+export function parseSynthesizeParams(raw: unknown): Required<Omit<SynthesizeParams, 'embedding' | 'family' | 'defect' | 'imageSize'>> & Pick<SynthesizeParams, 'embedding' | 'family' | 'defect' | 'imageSize'> {
   const p = paramsObject('synthesize', raw);
   const sampler = p['sampler'] ?? 'ddim';
   if (!SAMPLER_NAMES.includes(sampler as never)) throw new UserError('BAD_PARAMS', `synthesize: sampler must be one of ${SAMPLER_NAMES.join(', ')} (got ${JSON.stringify(sampler)})`);
   if (p['aar'] !== undefined && typeof p['aar'] !== 'boolean') throw new UserError('BAD_PARAMS', `synthesize: aar must be true or false`);
+  const imageSize = p['imageSize'];
+  if (imageSize !== undefined) checkImageSize('synthesize: imageSize', imageSize);
   const optional = (field: 'embedding' | 'family' | 'defect') => {
     const v = optionalStringParam('synthesize', p, field);
     return v === undefined || v === '' ? {} : { [field]: v };
@@ -39,6 +42,7 @@ export function parseSynthesizeParams(raw: unknown): Required<Omit<SynthesizePar
     ...optional('embedding'),
     ...optional('family'),
     ...optional('defect'),
+    ...(imageSize !== undefined ? { imageSize } : {}),
     sampler: sampler as SynthesizeParams['sampler'] & string,
     steps: p['steps'] === undefined ? 25 : integerParam('synthesize', p, 'steps', 1, 1000),
     eta: numberParam(p, 'eta', 1, (v) => v >= 0 && v <= 1, 'in [0, 1]'),
@@ -61,6 +65,7 @@ export const synthesize: MethodHandler<'synthesize'> = async (raw, ctx) => {
     {
       ...(p.family ? { family: p.family } : {}),
       ...(p.defect ? { defect: p.defect } : {}),
+      ...(p.imageSize ? { imageSize: p.imageSize } : {}),
       sampler: { sampler: p.sampler, steps: p.steps, eta: p.eta },
       seed: p.seed,
       guidance: p.guidance,

@@ -16,9 +16,10 @@ import { buildLineage, describeBytes, describeFile, writeLineage, type LineageCo
 import type { SamplerSettings } from '../../diffusion/schedulers';
 import { binariseMask, encodePng, readImage } from '../../imaging';
 import { onnxruntimeVersion } from '../../runtime';
-import type { Conditioning } from '../types';
-import { detectModelFolder } from '../load';
-import { loadBuiltinModel, type BuiltinModel, type LoadBuiltinOptions } from './load';
+import { embeddingConditioning, type ConditionableModel } from '../../synthesis/conditioning';
+import { openSynthesisModel } from '../../synthesis/open-model';
+import type { Conditioning, Size2 } from '../types';
+import type { BuiltinModel, LoadBuiltinOptions } from './load';
 
 export interface SynthesisFiles {
   model: string;
@@ -36,6 +37,8 @@ export interface SynthesisSettings {
   guidance: number;
   aar: boolean;
   strength: number;
+  /** SD 1.x folders whose export leaves the image size symbolic: run at this pixel size */
+  imageSize?: Size2;
 }
 
 export interface SynthesisOutput {
@@ -77,11 +80,7 @@ export async function synthesizeFile(files: SynthesisFiles, settings: SynthesisS
   if (areaPx === 0) throw new UserError('MASK_EMPTY', `${files.mask}: the mask marks no defect pixel`);
   const embedding = files.embedding ? await readEmbedding(files.embedding) : undefined;
 
-  if ((await detectModelFolder(path.resolve(files.model))) !== 'builtin') {
-    // an SD embedding's spatial encoder has no graph in the SD folder to run it in (yet)
-    throw new UserError('MODEL_UNSUPPORTED', `${files.model}: synth runs DefectForge model packages; Stable Diffusion 1.x folders are not supported by it yet`);
-  }
-  const model = await loadBuiltinModel(files.model, options.load);
+  const model = await openSynthesisModel(files.model, { threads: options.load?.intraOpNumThreads, provider: options.load?.provider, imageSize: settings.imageSize });
   try {
     const { width, height } = model.facts.imageSize;
     if (normal.width !== width || normal.height !== height) {
@@ -138,12 +137,18 @@ async function readRgb(file: string): Promise<RgbImage> {
 }
 
 async function conditioningFor(
-  model: BuiltinModel,
+  conditionable: ConditionableModel,
   settings: SynthesisSettings,
   mask: NonNullable<Conditioning['mask']>,
   embedding: AnomalyEmbedding | undefined,
   embeddingFile: string | undefined,
 ): Promise<{ conditioning: Conditioning; summary: LineageConditioning }> {
+  if (conditionable.facts.kind === 'sd1') {
+    // an SD 1.x folder is conditioned by a defect learnt against it (e_a + E(mask) in the prompt)
+    if (!embedding) throw new UserError('CONDITIONING_UNSUPPORTED', `${conditionable.dir}: an SD 1.x folder knows no defect families; give --embedding, a defect type learnt against it (defectforge train --model)`);
+    return embeddingConditioning(conditionable, embedding, embeddingFile!, mask.data, settings.family);
+  }
+  const model = conditionable as BuiltinModel;
   const family = settings.family ? { prompt: settings.family } : {};
   const familySummary = settings.family ? { family: settings.family } : {};
   if (!embedding) {

@@ -20,13 +20,13 @@ import { encodeModel } from '../../onnx/serialize';
 import { exposeInputsEmbeds, INPUTS_EMBEDS, tokenEmbeddingTable } from '../../onnx/passes/expose-inputs-embeds';
 import { AAR_COLUMNS, AAR_WEIGHT, insertAttentionReweight } from '../../onnx/passes/insert-attention-reweight';
 import { specialiseShapes } from '../../onnx/passes/specialise-shapes';
-import { createSession, type HostTensor, type Session, type SessionOptions } from '../../runtime';
+import { createSession, type HostTensor, type ProviderName, type Session, type SessionOptions } from '../../runtime';
 import { ClipTokenizer } from '../clip-tokenizer';
 import type { Conditioning, DiffusionModel, ModelFacts, NoiseRequest, Size2 } from '../types';
 import { floatTensor, readFloats, timestepTensor } from './boundary';
 import { openDerived } from './derived';
 import { halfToFloat32 } from './float16';
-import { widenToFloat32 } from './float32-graph';
+import { hasFloat16, widenToFloat32 } from './float32-graph';
 import { buildSd1SpatialEncoder, encoderMaskInput, SD1_ENCODER_SIDE, SD1_SPATIAL_TOKENS, tableRms } from './spatial-encoder';
 import { hashFolder, readSd1Folder, type Sd1Folder } from './folder';
 import { promptTokens } from './prompt';
@@ -72,6 +72,11 @@ export interface Sd1TrainingGraphs {
   /** UNet fixed to the latent grid and context length; batch symbolic; no AAR inputs */
   unet: Model;
   unetFile: string;
+  /**
+   * with `keepExternal`, for a float32 export whose UNet weights are external files: the folder
+   * their locations are relative to (the UNet's). Undefined: every weight is in memory.
+   */
+  externalDataFolder?: string;
   sample: string;
   timestep: { name: string; dtype: 'int64' | 'int32' | 'float32'; rank: 0 | 1 };
   context: string;
@@ -86,14 +91,21 @@ export type Sd1EncoderWeights = Record<string, { dims: number[]; data: Float32Ar
 /** The loaded adapter also exposes what learning needs: the token table, the prompt layout, the graphs, E. */
 export interface Sd1Model extends DiffusionModel {
   readonly dir: string;
+  /** the provider the UNet session runs on, and why a preferred one was not used */
+  readonly provider: ProviderName;
+  readonly fallbackReason?: string;
   /** the UNet takes one scalar timestep for the whole batch (0) or one per item (1) */
   readonly timestepRank: 0 | 1;
   /** [width] float32 embedding of the single-token `word` (e.g. 'defect'), from the text encoder's table */
   tokenEmbedding(word: string): Float32Array;
   /** the prompt (default: the template) with `count` injected vectors, as sampling lays it out */
   promptEmbeds(count: number, prompt?: string): PromptEmbeds;
-  /** the text encoder and UNet as a learning graph embeds them (read again from disk with their weights) */
-  trainingGraphs(): Promise<Sd1TrainingGraphs>;
+  /**
+   * the text encoder and UNet as a learning graph embeds them, read again from disk with their
+   * weights; `keepExternal`: a float32 UNet's external weights stay references to its files (for
+   * a training session opened from disk: a full-size UNet is 3.4 GB)
+   */
+  trainingGraphs(options?: { keepExternal?: boolean }): Promise<Sd1TrainingGraphs>;
   /** E for this model at a batch size (./spatial-encoder), in the learning graph's opset */
   spatialEncoder(batch: number): Model;
   /** E with trained weights on one mask (image size, 0 / non-zero) -> [SD1_SPATIAL_TOKENS, tokenWidth] */
@@ -274,8 +286,11 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
     return { context: Float32Array.from(context), anomalyColumns };
   };
 
+  const fallbackReason = sessions.find((s) => s.fallbackReason !== undefined)?.fallbackReason;
   const model: Sd1Model = {
     dir: path.resolve(dir),
+    provider: unet.provider,
+    ...(fallbackReason !== undefined ? { fallbackReason } : {}),
     timestepRank: unetSig.timestep.rank,
     facts,
     async encode(images, batch) {
@@ -301,11 +316,14 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
       return predict(unet, unetSig, request, { latentChannels, latentSize, contextLength, contextWidth, where: paths.unet });
     },
     promptEmbeds,
-    async trainingGraphs() {
+    async trainingGraphs(graphOptions = {}) {
       const opsetImports = learningOpsets();
       const fullText = widenToFloat32(await loadModel(paths.textEncoder, { loadExternal: true }), paths.textEncoder);
       const text = exposeInputsEmbeds(fullText, textSig.idsInput);
-      const fullUnet = widenToFloat32(await loadModel(paths.unet, { loadExternal: true }), paths.unet);
+      // a float32 UNet can keep its external weights where they are; fp16 ones are widened in memory
+      const referenced = graphOptions.keepExternal ? await loadModel(paths.unet) : undefined;
+      const keepsReferences = referenced !== undefined && !hasFloat16(referenced) && [...referenced.graph.initializers.values()].some((t) => t.external);
+      const fullUnet = keepsReferences ? referenced : widenToFloat32(await loadModel(paths.unet, { loadExternal: true }), paths.unet);
       const timestepType = unetSig.timestep.dtype === 'float16' ? 'float32' : unetSig.timestep.dtype;
       return {
         text,
@@ -314,6 +332,7 @@ export async function loadSd1Folder(dir: string, options: Sd1LoadOptions = {}): 
         hiddenOutput: textSig.hiddenOutput,
         unet: specialiseShapes(fullUnet, {}, params),
         unetFile: paths.unet,
+        ...(keepsReferences ? { externalDataFolder: path.dirname(paths.unet) } : {}),
         sample: unetSig.sample.name,
         timestep: { name: unetSig.timestep.name, dtype: timestepType, rank: unetSig.timestep.rank },
         context: unetSig.context.name,
