@@ -18,6 +18,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { writeFileAtomic } from '../src/engine/autodiff/checkpoint';
 import type { AdaptMethodResult } from '../src/engine/host/methods/adapt';
+import { DEFAULT_ADAPT } from '../src/engine/adapt/adapt-model';
 import type { LearnDefectMethodResult } from '../src/engine/host/methods/learn-protocol';
 import { configureRuntime } from '../src/engine/runtime';
 import { wholeNumber } from '../src/cli/commands/augment';
@@ -88,7 +89,7 @@ export async function runBallScrew(options: BallScrewOptions): Promise<RunReport
   if (!existsSync(dataset)) throw new UserError('DATASET_MISSING', `${dataset}: the dataset folder is absent`);
   const out = path.resolve(options.out);
   if (existsSync(out) && readdirSync(out).length > 0) throw new UserError('OUT_EXISTS', `${out}: the output folder is not empty; choose a new --out`);
-  const opts = { learnSteps: options.learnSteps ?? 500, adaptSteps: options.adaptSteps ?? 1000, pairs: options.pairs ?? 50, seed: options.seed ?? 1, samplerSteps: options.samplerSteps ?? 25 };
+  const opts = { learnSteps: options.learnSteps ?? 500, adaptSteps: options.adaptSteps ?? DEFAULT_ADAPT.steps, pairs: options.pairs ?? 50, seed: options.seed ?? 1, samplerSteps: options.samplerSteps ?? 25 };
   const model = path.resolve(options.model ?? defaultModelDir());
   configureRuntime({ intraOpNumThreads: options.threads ?? 1 });
   const started = performance.now();
@@ -114,8 +115,8 @@ export async function runBallScrew(options: BallScrewOptions): Promise<RunReport
 
     // adapted first (adaptation is its first job), then the base model with the same seeds
     const adaptedStart = performance.now();
-    // held-out evaluations about ten times over the run (every 50 steps at the default 1000)
-    const evalEvery = Math.max(1, Math.min(50, Math.floor(opts.adaptSteps / 10)));
+    // the product's held-out evaluation interval; a short smoke run still evaluates about ten times
+    const evalEvery = Math.max(1, Math.min(DEFAULT_ADAPT.evalEvery, Math.floor(opts.adaptSteps / 10)));
     const withAdapt = await runAugment(project, { ...request, out: path.join(out, 'export', 'adapted'), adapt: true, adaptation: { steps: opts.adaptSteps, evalEvery } }, jobs, hooks);
     const adaptedSeconds = (performance.now() - adaptedStart) / 1000;
     const baseStart = performance.now();
