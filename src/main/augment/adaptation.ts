@@ -26,21 +26,10 @@ export const ADAPT_KIND = 'adapt';
 /** true: adapt (an error for SD 1.x folders); false: never; 'auto': built-in packages only. */
 export type AdaptChoice = boolean | 'auto';
 
-export interface AdaptationSettings {
-  mode?: 'full' | 'lora';
-  rank?: number;
-  steps?: number;
-  batch?: number;
-  lr?: number;
-  decoderLr?: number;
-  warmupSteps?: number;
-  seed?: number;
-  variants?: number;
-  evalEvery?: number;
-  patience?: number;
-}
-
 const NUMBER_KEYS = ['rank', 'steps', 'batch', 'lr', 'decoderLr', 'warmupSteps', 'seed', 'variants', 'evalEvery', 'patience'] as const;
+
+/** The adaptation job's settings a project or a request may set (the engine method's own names). */
+export type AdaptationSettings = Pick<AdaptParams, 'mode' | (typeof NUMBER_KEYS)[number]>;
 
 /** What augmentation will do about adaptation, decided before any job runs. */
 export type AdaptationPlan =
