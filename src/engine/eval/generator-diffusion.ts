@@ -3,8 +3,9 @@
 // (learning what is missing first, within the evaluation's time budget, through the same learning
 // stages as augmentation: src/main/augment/learning.ts, jobs recorded in the project), the type's
 // mask source, and makes every pair with the synthesis pair maker (src/engine/synthesis/
-// make-pair.ts). The model's output is stored as the sample (with a recipe in its lineage, so
-// `defectforge regenerate` makes it again); the inspector gets it at the working resolution.
+// make-pair.ts). The pair, at the normal image's own size, is stored as the sample (with a recipe in
+// its lineage, so `defectforge regenerate` makes it again); the inspector gets it at the working
+// resolution, resized as the evaluation's normal images are.
 import { UserError } from '../../shared/errors';
 import type { Rng } from '../../shared/random';
 import { SYNTHESIS_DEFAULTS } from '../../main/augment/augment';
@@ -22,16 +23,9 @@ import { ProjectMasks } from '../synthesis/mask-source';
 import type { PairRecipe } from '../synthesis/recipe';
 import type { DefectGenerator, GeneratedPair, GeneratorContext, GeneratorRun, ProjectPicture } from './generator';
 import { diffusionModelDir } from './generator-diffusion-model';
-import { blankPicture, coverageResize, resizePicture, type Picture } from './picture';
+import { coverageResize, loadPicture } from './picture';
 
 export const DIFFUSION_GENERATOR = 'diffusion';
-
-/** 8-bit RGB at the model's size -> a float picture at the working size. */
-function toWorking(image: { width: number; height: number; data: Uint8Array }, width: number, height: number): Picture {
-  const full = blankPicture(image.width, image.height);
-  for (let i = 0; i < full.data.length; i++) full.data[i] = image.data[i]! / 255;
-  return image.width === width && image.height === height ? full : resizePicture(full, width, height);
-}
 
 interface TypeSetup {
   type: AugmentType;
@@ -108,10 +102,11 @@ export async function createDiffusionGenerator(ctx: GeneratorContext): Promise<D
           strength: 1,
         };
         const pair = await makePair(built, blobs, recipe, embeddings, pairMasks, run.signal);
-        const size = built.facts.imageSize;
-        const fullMask = { width: size.width, height: size.height, data: Uint8Array.from(pair.result.mask, (v) => (v > 0 ? 1 : 0)) };
+        const fullMask = { width: pair.image.width, height: pair.image.height, data: Uint8Array.from(pair.mask, (v) => (v > 0 ? 1 : 0)) };
         return {
-          image: toWorking(pair.result.image, ctx.width, ctx.height),
+          // decoded and resized as the evaluation's normal images are (loadPicture): away from the
+          // mask the pair holds the normal image's bytes, so there it equals the working-size normal
+          image: await loadPicture(pair.imagePng, `generator 'diffusion': the pair made on image ${normal.imageId}`, ctx.width, ctx.height),
           mask: coverageResize(fullMask, ctx.width, ctx.height),
           lineage: {
             normalImageId: normal.imageId,
@@ -128,6 +123,7 @@ export async function createDiffusionGenerator(ctx: GeneratorContext): Promise<D
                 conditioning: pair.conditioning,
                 model: { name: built.facts.name, kind: built.facts.kind, path: built.dir },
                 ...(pair.resizedFrom ? { resizedFrom: pair.resizedFrom } : {}),
+                ...(pair.window ? { window: pair.window } : {}),
               },
               executionProvider: built.provider,
             },

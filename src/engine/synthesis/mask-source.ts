@@ -5,8 +5,8 @@
 // eval), and the origin a source returns is what the sample's lineage records.
 // A learned source is pinned to one mask-embedding artifact in the plan, so a resumed run and
 // regenerate use the embedding the run started with even after the type's masks were learnt again.
-// The foreground ('otsu') is found on the pair's normal image at the model's size, so it is a
-// pure function of the recipe too.
+// The foreground ('otsu') is found on the pair's normal image at its full size, so it is a pure
+// function of the recipe too.
 import { UserError } from '../../shared/errors';
 import type { Project } from '../../main/store/project';
 import { getArtifact } from '../../main/store/artifacts';
@@ -115,10 +115,14 @@ export class ProjectMasks {
     return open;
   }
 
-  /** The pair's mask at the model's size (0 / 255) and its origin; `normal` is the pair's normal image at that size. */
+  /**
+   * The pair's mask (0 / 255) at the size of `normal`, the pair's normal image at its full stored
+   * size, and its origin. Real and drawn masks are stored at full size; learned masks are sampled
+   * at the model's size and upscaled nearest-neighbour (learnedMaskSource).
+   */
   async mask(spec: MaskSpec, normal: RgbImage, signal?: AbortSignal): Promise<SourcedMask> {
     const { source } = await this.source(spec);
-    const { width, height } = this.model.facts.imageSize;
+    const { width, height } = normal;
     const foreground = spec.foreground === 'otsu' ? otsuForeground(normal) : undefined;
     const made = await source.next({ width, height, seed: spec.seed, ...(foreground ? { foreground } : {}), ...(signal ? { signal } : {}) });
     return { ...made, origin: { ...made.origin, foregroundMode: spec.foreground } };

@@ -1,10 +1,10 @@
-// The normal image a pair is painted into, at the model's image size: decoded from its blob,
-// grey made RGB, resized with sharp's lanczos3 when its size differs from the model's. A pure
-// function of the blob bytes, so regenerate sees the same pixels. (The mask: ./mask-source.ts.)
-import sharp from 'sharp';
+// The normal image a pair is painted into: decoded from its blob, grey made RGB, at its stored
+// size (normalFull, what pairs are made at) or resized to the model's with sharp's lanczos3
+// (normalAtSize). A pure function of the blob bytes, so regenerate sees the same pixels. (The mask: ./mask-source.ts.)
 import type { RgbImage } from '../diffusion/image-tensor';
 import { decodeImage } from '../imaging';
 import type { Size2 } from '../models/types';
+import { lanczosRgb } from './pair-window';
 
 export interface BlobReader {
   read(hash: string): Uint8Array;
@@ -18,22 +18,19 @@ export interface PreparedNormal {
   resizedFrom?: Size2;
 }
 
-export async function normalAtSize(blobs: BlobReader, hash: string, size: Size2): Promise<PreparedNormal> {
+/** The normal image at its stored size, as 8-bit RGB (grey made RGB). */
+export async function normalFull(blobs: BlobReader, hash: string): Promise<RgbImage> {
   const decoded = await decodeImage(blobs.read(hash), blobs.path(hash));
   let rgb = decoded.data;
   if (decoded.channels === 1) {
     rgb = new Uint8Array(decoded.width * decoded.height * 3);
     for (let p = 0; p < decoded.width * decoded.height; p++) rgb.fill(decoded.data[p]!, p * 3, p * 3 + 3);
   }
-  if (decoded.width === size.width && decoded.height === size.height) {
-    return { image: { width: size.width, height: size.height, channels: 3, data: rgb } };
-  }
-  const resized = await sharp(rgb, { raw: { width: decoded.width, height: decoded.height, channels: 3 } })
-    .resize(size.width, size.height, { fit: 'fill', kernel: 'lanczos3' })
-    .raw()
-    .toBuffer();
-  return {
-    image: { width: size.width, height: size.height, channels: 3, data: new Uint8Array(resized.buffer, resized.byteOffset, resized.length) },
-    resizedFrom: { width: decoded.width, height: decoded.height },
-  };
+  return { width: decoded.width, height: decoded.height, channels: 3, data: rgb };
+}
+
+export async function normalAtSize(blobs: BlobReader, hash: string, size: Size2): Promise<PreparedNormal> {
+  const full = await normalFull(blobs, hash);
+  if (full.width === size.width && full.height === size.height) return { image: full };
+  return { image: await lanczosRgb(full, size), resizedFrom: { width: full.width, height: full.height } };
 }

@@ -6,7 +6,7 @@ import { committedIndices, getSample, jobSamples } from '../../../src/main/store
 import { runSynthesis } from '../../../src/engine/synthesis/job';
 import { regenerateSample } from '../../../src/engine/synthesis/regenerate';
 import { decodeImage } from '../../../src/engine/imaging';
-import { normalAtSize } from '../../../src/engine/synthesis/pair-inputs';
+import { normalFull } from '../../../src/engine/synthesis/pair-inputs';
 import type { BuiltinModel } from '../../../src/engine/models/builtin/load';
 import { loadTiny, makeSynthesisFixture, newJob, planFor, type SynthesisFixture } from './fixture';
 
@@ -61,7 +61,7 @@ test('an uninterrupted run and a run cancelled at k then resumed store the same 
   assert.equal(new Set(right.map((s) => s.imageBlob)).size, N);
 });
 
-test('a stored pair: model-size image, binary mask, background equal to the (resized) normal far from the mask, full lineage', async () => {
+test('a stored pair: the normal image size (80x72, not the model 64x64), binary mask, background equal to the normal far from the mask, full lineage', async () => {
   const plan = await planFor(project, model, ['wood/scratch'], 1, 99);
   const job = newJob(project);
   await runSynthesis(project, model, plan, { runJobId: job, appVersion: APP });
@@ -69,22 +69,22 @@ test('a stored pair: model-size image, binary mask, background equal to the (res
   const full = getSample(project, sample!.id);
   const image = await decodeImage(project.blobs.read(full.imageBlob), 'image');
   const mask = await decodeImage(project.blobs.read(full.maskBlob), 'mask');
-  assert.deepEqual([image.width, image.height, image.channels], [64, 64, 3]);
-  assert.deepEqual([mask.width, mask.height, mask.channels], [64, 64, 1]);
+  assert.deepEqual([image.width, image.height, image.channels], [80, 72, 3]);
+  assert.deepEqual([mask.width, mask.height, mask.channels], [80, 72, 1]);
   assert.ok(mask.data.every((v) => v === 0 || v === 255));
   assert.ok(mask.data.some((v) => v === 255));
   const l = full.lineage!;
-  // far (> 6 px) from the mask the image is the normal image, resized to 64x64, byte for byte
+  // far (> 6 px) from the mask the image is the stored normal image, byte for byte
   const normalBlob = (project.db.prepare('SELECT blob_hash FROM images WHERE id = ?').get(l.normalImageId) as { blob_hash: string }).blob_hash;
-  const normal = await normalAtSize({ read: (h) => project.blobs.read(h), path: (h) => h }, normalBlob, { width: 64, height: 64 });
+  const normal = await normalFull({ read: (h) => project.blobs.read(h), path: (h) => h }, normalBlob);
   let far = 0;
-  for (let y = 0; y < 64; y++) {
-    for (let x = 0; x < 64; x++) {
+  for (let y = 0; y < 72; y++) {
+    for (let x = 0; x < 80; x++) {
       let near = false;
-      for (let dy = -6; dy <= 6 && !near; dy++) for (let dx = -6; dx <= 6 && !near; dx++) near = mask.data[Math.min(63, Math.max(0, y + dy)) * 64 + Math.min(63, Math.max(0, x + dx))] === 255;
+      for (let dy = -6; dy <= 6 && !near; dy++) for (let dx = -6; dx <= 6 && !near; dx++) near = mask.data[Math.min(71, Math.max(0, y + dy)) * 80 + Math.min(79, Math.max(0, x + dx))] === 255;
       if (near) continue;
       far++;
-      for (let c = 0; c < 3; c++) assert.equal(image.data[(y * 64 + x) * 3 + c], normal.image.data[(y * 64 + x) * 3 + c]);
+      for (let c = 0; c < 3; c++) assert.equal(image.data[(y * 80 + x) * 3 + c], normal.data[(y * 80 + x) * 3 + c]);
     }
   }
   assert.ok(far > 1000);
@@ -98,10 +98,12 @@ test('a stored pair: model-size image, binary mask, background equal to the (res
   assert.equal((l.sampler as { recipe: { mask: { seed: number } } }).recipe.mask.seed, origin.seed);
   assert.equal(l.executionProvider, 'cpu');
   assert.equal(l.appVersion, APP);
-  const sampler = l.sampler as { recipe: { seed: number; normal: { imageId: number } }; resizedFrom: { width: number }; generation: { aar: { enabled: boolean } }; conditioning: unknown };
+  const sampler = l.sampler as { recipe: { seed: number; normal: { imageId: number } }; resizedFrom: { width: number }; window: { width: number; height: number }; generation: { aar: { enabled: boolean } }; conditioning: unknown };
   assert.equal(sampler.recipe.seed, l.seed);
   assert.equal(sampler.recipe.normal.imageId, l.normalImageId);
   assert.equal(sampler.resizedFrom.width, 80);
+  // the model generated on a square window of the image (or the whole image, squeezed)
+  assert.equal(sampler.window.width === sampler.window.height || (sampler.window.width === 80 && sampler.window.height === 72), true);
   assert.equal(sampler.generation.aar.enabled, true);
   assert.deepEqual(sampler.conditioning, { family: 'wood', defect: 'scratch', injectedVectors: 0, spatialTokens: 'model-encoder' });
 });
