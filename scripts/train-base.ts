@@ -2,21 +2,33 @@
 // exports resources/models/tiny-ldm. Resumable: run it again after a stop (Ctrl-C, --minutes,
 // kill -9) and it continues from the last checkpoint.
 //
+//   --plan v1|v2              v1: the shipped design (default); v2: 4 latent channels + KL-regularised
+//                             encoder (TINY_LDM_V2), training folder ~/.cache/defectforge/train-base-v2
+//   --latent-channels N       latent experiments: another channel count (4..16)
+//   --kl BETA|off             latent experiments: gaussian posterior with KL weight BETA, or none
+//   --vae-steps N             latent experiments: another VAE step count
+//                             (any of these three: the package defaults to <train dir>/package)
 //   --phase vae|unet|export   run only that phase (its prerequisites must be done)
 //   --minutes N               stop (with a checkpoint) after N minutes
 //   --smoke                   a tiny end-to-end run (~2 minutes) in <train dir>/smoke
 //   --dir PATH                training folder (default: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base)
 //   --out PATH                package folder (default: resources/models/<name>; --smoke: <train dir>/package)
 //   --eval-vae                print the reconstruction PSNR of the current VAE checkpoint and exit
+//   --probe                   latent learnability probe of the VAE checkpoint (PSNR, latent autocorrelation,
+//                             a short UNet run and its eps-MSE; train/probe.ts) into <train dir>/probe/vae-step-N and exit
+//   --probe-steps N           UNet steps of the probe (default 300; 0: PSNR and autocorrelation only)
 //   --preview                 paint defects with the exported package into <train dir>/preview.png and exit
 import path from 'node:path';
 import { readCheckpoint } from '../src/engine/autodiff/checkpoint';
 import { configureRuntime } from '../src/engine/runtime';
-import { BASE_PLAN, SMOKE_PLAN, defaultTrainDir, evaluateAutoencoder, runPretraining, vaeCheckpointPath, type PhaseName } from '../src/engine/models/tiny-ldm/train';
+import { defaultTrainDir, evaluateAutoencoder, planVariant, runPretraining, selectPlan, vaeCheckpointPath, type LatentVariant, type PhaseName } from '../src/engine/models/tiny-ldm/train';
+import { PROBE_SETTINGS, runProbe } from '../src/engine/models/tiny-ldm/train/probe';
 import { writePreview } from '../src/engine/models/tiny-ldm/train/preview';
 import { isUserError } from '../src/shared/errors';
 
 interface Args {
+  plan: string;
+  variant: LatentVariant;
   phase?: PhaseName;
   minutes?: number;
   smoke: boolean;
@@ -24,10 +36,12 @@ interface Args {
   out?: string;
   evalVae: boolean;
   preview: boolean;
+  probe: boolean;
+  probeSteps?: number;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { smoke: false, evalVae: false, preview: false };
+  const args: Args = { plan: 'v1', variant: {}, smoke: false, evalVae: false, preview: false, probe: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -35,9 +49,31 @@ function parseArgs(argv: string[]): Args {
       if (v === undefined) throw new Error(`${a} needs a value`);
       return v;
     };
+    const integer = (): number => {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n <= 0) throw new Error(`${a} must be a positive integer, got '${v}'`);
+      return n;
+    };
     if (a === '--smoke') args.smoke = true;
+    else if (a === '--plan') args.plan = value();
+    else if (a === '--latent-channels') args.variant.latentChannels = integer();
+    else if (a === '--vae-steps') args.variant.vaeSteps = integer();
+    else if (a === '--kl') {
+      const v = value();
+      const beta = Number(v);
+      if (v !== 'off' && !(Number.isFinite(beta) && beta >= 0)) throw new Error(`--kl must be a number >= 0 or 'off', got '${v}'`);
+      args.variant.kl = v === 'off' ? 'off' : beta;
+    }
     else if (a === '--eval-vae') args.evalVae = true;
     else if (a === '--preview') args.preview = true;
+    else if (a === '--probe') args.probe = true;
+    else if (a === '--probe-steps') {
+      const v = value();
+      const n = Number(v);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--probe-steps must be an integer >= 0, got '${v}'`);
+      args.probeSteps = n;
+    }
     else if (a === '--phase') {
       const p = value();
       if (p !== 'vae' && p !== 'unet' && p !== 'export') throw new Error(`--phase must be vae, unet or export, got '${p}'`);
@@ -56,15 +92,27 @@ function parseArgs(argv: string[]): Args {
 async function main(): Promise<void> {
   const args = parseArgs(process.argv.slice(2));
   configureRuntime({ intraOpNumThreads: 1 });
-  const plan = args.smoke ? SMOKE_PLAN : BASE_PLAN;
-  const base = args.dir !== undefined ? path.resolve(args.dir) : defaultTrainDir();
+  const selected = selectPlan(args.plan, args.smoke);
+  const isVariant = Object.keys(args.variant).length > 0;
+  const plan = isVariant ? planVariant(selected, args.variant) : selected;
+  const base = args.dir !== undefined ? path.resolve(args.dir) : defaultTrainDir(process.env, plan.trainFolder);
   const dir = args.smoke && args.dir === undefined ? path.join(base, 'smoke') : base;
-  const outDir = args.out !== undefined ? path.resolve(args.out) : args.smoke ? path.join(dir, 'package') : path.join(import.meta.dirname, '..', 'resources', 'models', plan.name);
+  // an experiment never exports into resources/models by default
+  const outDir = args.out !== undefined ? path.resolve(args.out) : args.smoke || isVariant ? path.join(dir, 'package') : path.join(import.meta.dirname, '..', 'resources', 'models', plan.name);
   if (args.evalVae) {
     const ckpt = await readCheckpoint(vaeCheckpointPath(dir));
     const weights = new Map(Object.entries(ckpt.params).map(([k, p]) => [k, p.data]));
     const report = await evaluateAutoencoder(plan.model, weights, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: vaeCheckpointPath(dir) });
     console.log(JSON.stringify({ step: ckpt.meta['step'], ...report }));
+    return;
+  }
+  if (args.probe) {
+    const settings = { ...PROBE_SETTINGS, ...(args.probeSteps !== undefined ? { unetSteps: args.probeSteps } : {}) };
+    const report = await runProbe(plan, dir, settings, (line) => {
+      const r = JSON.parse(line) as { step?: number; event?: string };
+      if (r.event !== undefined || (r.step ?? 0) % 50 === 0) console.log(line);
+    });
+    console.log(JSON.stringify(report, null, 2));
     return;
   }
   if (args.preview) {
@@ -74,7 +122,7 @@ async function main(): Promise<void> {
     console.log(`preview: ${file}`);
     return;
   }
-  console.log(`training folder: ${dir}\npackage: ${outDir}`);
+  console.log(`plan: ${plan.name}\ntraining folder: ${dir}\npackage: ${outDir}`);
   const echo = (line: string): void => {
     const r = JSON.parse(line) as { step?: number; event?: string };
     if (r.event !== undefined || args.smoke || (r.step ?? 0) % 20 === 0) console.log(line);

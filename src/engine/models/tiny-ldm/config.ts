@@ -8,6 +8,13 @@ export interface VaeConfig {
   channels: number[];
   latentChannels: number;
   groups: number;
+  /**
+   * 'gaussian': the encoder also predicts a log-variance and the pretraining samples
+   * z = mean + exp(logvar / 2) * noise with a KL term (SD's KL-f8 design); the shipped encoder
+   * still returns the mean. Absent: the plain deterministic autoencoder (TINY_LDM). Left out of
+   * TINY_LDM on purpose, so its checkpoint fingerprints stay as they were.
+   */
+  posterior?: 'gaussian';
 }
 
 export interface UNetConfig {
@@ -66,6 +73,16 @@ export const TINY_LDM: TinyLdmConfig = {
   seed: 20240501,
 };
 
+/**
+ * Candidate for the next pretraining (issue 5, "Why the content is poor"): the shipped VAE shape
+ * with 4 latent channels and a Gaussian posterior (KL-regularised), so the latents the UNet has to
+ * model are fewer and smoother. Everything else as TINY_LDM.
+ */
+export const TINY_LDM_V2: TinyLdmConfig = {
+  ...TINY_LDM,
+  vae: { ...TINY_LDM.vae, latentChannels: 4, posterior: 'gaussian' },
+};
+
 /** A tiny version for the --smoke run and the tests: 64x64 images, f=8, 8x8 latents. */
 export const SMOKE_LDM: TinyLdmConfig = {
   imageSize: 64,
@@ -78,10 +95,18 @@ export const SMOKE_LDM: TinyLdmConfig = {
   seed: 7,
 };
 
+/** SMOKE_LDM with the Gaussian posterior (the --plan v2 --smoke run). */
+export const SMOKE_LDM_V2: TinyLdmConfig = {
+  ...SMOKE_LDM,
+  vae: { ...SMOKE_LDM.vae, posterior: 'gaussian' },
+};
+
 /** Checks the numbers fit together; throws naming the problem. */
 export function checkConfig(cfg: TinyLdmConfig): void {
   const f = vaeFactor(cfg.vae);
   if (cfg.vae.latentChannels < 4 || cfg.vae.latentChannels > 16) throw new Error(`tiny LDM: latent channels must be 4..16, got ${cfg.vae.latentChannels}`);
+  const posterior: unknown = cfg.vae.posterior;
+  if (posterior !== undefined && posterior !== 'gaussian') throw new Error(`tiny LDM: VAE posterior must be 'gaussian' or absent, got '${String(posterior)}'`);
   if (cfg.imageSize % f !== 0) throw new Error(`tiny LDM: image size ${cfg.imageSize} is not divisible by the VAE factor ${f}`);
   const latent = cfg.imageSize / f;
   const levels = cfg.unet.channels.length;

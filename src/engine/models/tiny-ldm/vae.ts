@@ -1,6 +1,9 @@
-// The tiny LDM's autoencoder: a deterministic f=8 convolutional autoencoder (as SD's VAE, but the
-// encoder returns the latent directly - the manifest's "unscaled posterior mean" - and the
-// pretraining keeps the latents bounded with a small L2 term instead of a KL term).
+// The tiny LDM's autoencoder: an f=8 convolutional autoencoder. Two variants (VaeConfig.posterior):
+//   deterministic (TINY_LDM): the encoder returns the latent directly - the manifest's "unscaled
+//     posterior mean" - and the pretraining keeps it bounded with a small L2 term;
+//   gaussian (TINY_LDM_V2): as SD's KL autoencoder, a second head `conv_logvar` predicts the
+//     log-variance of q(z|x) = N(mean, exp(logvar)); only the pretraining uses it (it samples z),
+//     the shipped encoder returns the mean, so inference stays deterministic.
 //
 //   encoder: conv_in(3 -> c0) @S, then per level i>0: stride-2 conv (c_{i-1} -> c_i), ResBlock(c_i);
 //            GN, SiLU, conv_out(-> C)                                      @S / 2^(L-1)
@@ -22,8 +25,8 @@ function checkSpatial(x: Value, multiple: number, what: string): void {
   }
 }
 
-/** image [B, 3, H, W] in [-1, 1] -> latent [B, C, H/f, W/f] */
-export function vaeEncoder(net: Net, image: Value, cfg: VaeConfig): Value {
+/** The encoder trunk up to the heads: GN + SiLU features at the latent resolution. */
+function encoderFeatures(net: Net, image: Value, cfg: VaeConfig): Value {
   checkSpatial(image, vaeFactor(cfg), 'VAE encoder');
   const p = VAE_ENCODER_PREFIX;
   const { channels, groups } = cfg;
@@ -32,7 +35,26 @@ export function vaeEncoder(net: Net, image: Value, cfg: VaeConfig): Value {
     h = downsample(net, `${p}.down${i}`, h, channels[i]!);
     h = resBlock(net, `${p}.block${i}`, h, channels[i]!, { groups });
   }
-  return conv2d(net, `${p}.conv_out`, silu(net, groupNorm(net, `${p}.norm_out`, h, groups)), cfg.latentChannels);
+  return silu(net, groupNorm(net, `${p}.norm_out`, h, groups));
+}
+
+/** image [B, 3, H, W] in [-1, 1] -> latent [B, C, H/f, W/f] (the posterior mean for a gaussian VAE) */
+export function vaeEncoder(net: Net, image: Value, cfg: VaeConfig): Value {
+  return conv2d(net, `${VAE_ENCODER_PREFIX}.conv_out`, encoderFeatures(net, image, cfg), cfg.latentChannels);
+}
+
+export interface Posterior {
+  mean: Value;
+  logvar: Value;
+}
+
+/** image -> q(z|x) = N(mean, exp(logvar)), both [B, C, H/f, W/f]; only for a gaussian VAE. */
+export function vaeEncoderPosterior(net: Net, image: Value, cfg: VaeConfig): Posterior {
+  if (cfg.posterior !== 'gaussian') throw new Error(`VAE encoder: the posterior needs a 'gaussian' VAE config, this one is deterministic`);
+  const h = encoderFeatures(net, image, cfg);
+  const mean = conv2d(net, `${VAE_ENCODER_PREFIX}.conv_out`, h, cfg.latentChannels);
+  const logvar = conv2d(net, `${VAE_ENCODER_PREFIX}.conv_logvar`, h, cfg.latentChannels);
+  return { mean, logvar };
 }
 
 /** latent [B, C, h, w] -> image [B, 3, h*f, w*f] (unbounded; the export clips it to [-1, 1]) */

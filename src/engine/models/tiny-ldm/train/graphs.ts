@@ -2,6 +2,9 @@
 //
 // VAE phase: image crops x [B, 3, s, s] -> z = E(x), r = D(z)
 //   loss = L1(r, x) + edgeWeight * edge(r, x) + latentWeight * mean(z^2)     (./losses)
+// with a gaussian posterior (VaeConfig.posterior): (mean, logvar) = E(x), z = mean +
+//   exp(logvar / 2) * noise (noise an input), r = D(z)
+//   loss = L1(r, x) + edgeWeight * edge(r, x) + klWeight * KL(q(z|x) || N(0, I))
 //
 // UNet phase, on cached latents:
 //   context = [ onehot(labels) T  |  keep * E_s(mask) + (1 - keep) * T[<null>] ]
@@ -17,8 +20,8 @@ import { latentSize, type TinyLdmConfig } from '../config';
 import { spatialEncoder } from '../spatial-encoder';
 import { buildVocabulary, initialTokenTable, oneHot, NULL_TOKEN, type TokenVocabulary } from '../tokens';
 import { tinyLdmUNet } from '../unet';
-import { vaeDecoder, vaeEncoder } from '../vae';
-import { edgeLoss, l1Loss, meanSquare, weightedEpsLoss, weightedSum } from './losses';
+import { vaeDecoder, vaeEncoder, vaeEncoderPosterior } from '../vae';
+import { edgeLoss, klDivergence, l1Loss, meanSquare, reparameterise, weightedEpsLoss, weightedSum } from './losses';
 
 export const TOKEN_TABLE_PARAM = 'token_table';
 
@@ -32,7 +35,10 @@ export interface TrainingGraph {
 
 export interface VaeLossWeights {
   edge: number;
+  /** weight of mean(z^2) (deterministic VAE) */
   latent: number;
+  /** beta of the KL term (gaussian VAE; required there, unused otherwise) */
+  kl?: number;
 }
 
 export const VAE_LOSS_WEIGHTS: VaeLossWeights = { edge: 0.5, latent: 1e-4 };
@@ -41,7 +47,11 @@ function scalarOutput(b: GraphBuilder, v: Value, name: string): string {
   return b.output(v.name, name, { dtype: 'float32', shape: [] });
 }
 
-export function buildVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights = VAE_LOSS_WEIGHTS): TrainingGraph {
+/** The name of the reparameterisation noise input of a gaussian VAE's training graph. */
+export const VAE_NOISE_INPUT = 'noise';
+
+export function buildVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights: VaeLossWeights = VAE_LOSS_WEIGHTS): TrainingGraph {
+  if (cfg.vae.posterior === 'gaussian') return buildGaussianVaeTrainingGraph(cfg, batch, crop, weights);
   const b = new GraphBuilder('tiny_ldm_vae_training');
   const net = new Net(b, cfg.seed);
   const image: Value = { name: b.input('image', 'float32', [batch, 3, crop, crop]), shape: [batch, 3, crop, crop] };
@@ -56,6 +66,28 @@ export function buildVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: n
   scalarOutput(b, edge, 'edge');
   scalarOutput(b, z2, 'latent_ms');
   return { model: b.toModel(), params: [...net.params], loss: 'loss', metrics: ['l1', 'edge', 'latent_ms'] };
+}
+
+/** The KL-regularised variant (see the file comment); extra outputs: kl, latent_ms (of the mean), logvar_mean. */
+function buildGaussianVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights: VaeLossWeights): TrainingGraph {
+  if (weights.kl === undefined || !(weights.kl >= 0)) throw new Error(`VAE training graph: a gaussian VAE needs a KL weight >= 0, got ${String(weights.kl)}`);
+  const b = new GraphBuilder('tiny_ldm_vae_training');
+  const net = new Net(b, cfg.seed);
+  const image: Value = { name: b.input('image', 'float32', [batch, 3, crop, crop]), shape: [batch, 3, crop, crop] };
+  const { mean, logvar } = vaeEncoderPosterior(net, image, cfg.vae);
+  const noise: Value = { name: b.input(VAE_NOISE_INPUT, 'float32', mean.shape), shape: mean.shape };
+  const recon = vaeDecoder(net, reparameterise(net, mean, logvar, noise), cfg.vae);
+  const l1 = l1Loss(net, recon, image);
+  const edge = edgeLoss(net, recon, image);
+  const kl = klDivergence(net, mean, logvar, batch * 3 * crop * crop);
+  const loss = weightedSum(net, [[l1, 1], [edge, weights.edge], [kl, weights.kl]]);
+  scalarOutput(b, loss, 'loss');
+  scalarOutput(b, l1, 'l1');
+  scalarOutput(b, edge, 'edge');
+  scalarOutput(b, kl, 'kl');
+  scalarOutput(b, meanSquare(net, mean), 'latent_ms');
+  scalarOutput(b, net.op('ReduceMean', [logvar.name], [], { keepdims: 0 }), 'logvar_mean');
+  return { model: b.toModel(), params: [...net.params], loss: 'loss', metrics: ['l1', 'edge', 'kl', 'latent_ms', 'logvar_mean'] };
 }
 
 export interface UNetTrainingGraph extends TrainingGraph {

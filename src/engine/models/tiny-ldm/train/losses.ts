@@ -6,6 +6,13 @@
 //                   scratches survive the f=8 bottleneck
 //   latent L2       mean z^2: keeps the deterministic autoencoder's latents bounded (the latent
 //                   scale 1/std is measured after training, as SD's 0.18215)
+//   KL term         KL(q(z|x) || N(0, I)) of a gaussian posterior N(mean, exp(logvar)):
+//                     0.5 * sum(mean^2 + exp(logvar) - 1 - logvar)   over every latent element,
+//                   divided by the number of IMAGE elements (B * 3 * H * W). SD's autoencoder
+//                   sums its reconstruction loss over pixels and its KL over latents (both per
+//                   image, weight 1e-6 on the KL); dividing both by the pixel count turns that into
+//                   our mean L1 + beta * this term with the same beta, so beta means what it
+//                   means in SD's configs
 //   eps MSE         sum(w * (eps_hat - eps)^2) / (C * sum(w)): plain MSE for w = 1, METHOD.md's
 //                   masked loss for w = m' (the mask on the latent grid)
 
@@ -36,6 +43,30 @@ export function edgeLoss(net: Net, recon: Value, target: Value): Value {
 
 export function meanSquare(net: Net, x: Value): Value {
   return meanAll(net, net.op('Mul', [x.name, x.name], x.shape));
+}
+
+/**
+ * KL(N(mean, exp(logvar)) || N(0, I)) summed over all latent elements, divided by `imageElements`
+ * (see the file comment). Built from Exp, Mul, Add, Sub, ReduceSum (ops with gradient rules).
+ */
+export function klDivergence(net: Net, mean: Value, logvar: Value, imageElements: number): Value {
+  if (mean.shape.join(',') !== logvar.shape.join(',')) throw new Error(`KL term: mean [${mean.shape}] and log-variance [${logvar.shape}] differ in shape`);
+  if (!(imageElements > 0)) throw new Error(`KL term: image element count must be positive, got ${imageElements}`);
+  const m2 = net.op('Mul', [mean.name, mean.name], mean.shape);
+  const variance = net.op('Exp', [logvar.name], logvar.shape);
+  // mean^2 + exp(logvar) - logvar - 1 per element
+  const inner = net.op('Sub', [net.op('Add', [m2.name, variance.name], mean.shape).name, logvar.name], mean.shape);
+  const perElement = net.op('Sub', [inner.name, net.b.scalar(1)], mean.shape);
+  return net.op('Mul', [sumAll(net, perElement).name, net.b.scalar(0.5 / imageElements)], []);
+}
+
+/**
+ * z = mean + exp(logvar / 2) * noise, noise ~ N(0, I) fed from outside (the batch's seeded Rng),
+ * so a training step stays a pure function of (seed, step) and resumes bit for bit.
+ */
+export function reparameterise(net: Net, mean: Value, logvar: Value, noise: Value): Value {
+  const std = net.op('Exp', [net.op('Mul', [logvar.name, net.b.scalar(0.5)], logvar.shape).name], logvar.shape);
+  return net.op('Add', [mean.name, net.op('Mul', [std.name, noise.name], mean.shape).name], mean.shape);
 }
 
 /** weight: [B, 1, h, w], broadcast over channels. */

@@ -8,7 +8,7 @@
 
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { SMOKE_LDM, TINY_LDM, type TinyLdmConfig } from '../config';
+import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, checkConfig, type TinyLdmConfig } from '../config';
 
 export interface PhaseSchedule {
   steps: number;
@@ -21,9 +21,12 @@ export interface PhaseSchedule {
 
 export interface TrainPlan {
   name: string;
+  /** the training folder's name under ~/.cache/defectforge (defaultTrainDir) */
+  trainFolder: string;
   model: TinyLdmConfig;
   seed: number;
-  vae: PhaseSchedule & { crop: number; poolImages: number };
+  /** klWeight: beta of the KL term, for a gaussian VAE only (losses.ts, klDivergence) */
+  vae: PhaseSchedule & { crop: number; poolImages: number; klWeight?: number };
   latents: { samples: number; chunk: number };
   unet: PhaseSchedule & {
     /** per sample: all context slots '<null>' (the CFG unconditional) */
@@ -43,6 +46,7 @@ export interface TrainPlan {
 
 export const BASE_PLAN: TrainPlan = {
   name: 'tiny-ldm',
+  trainFolder: 'train-base',
   model: TINY_LDM,
   seed: 1,
   vae: { steps: 10000, batch: 8, crop: 64, lr: 1e-3, finalLr: 5e-5, warmup: 200, poolImages: 400 },
@@ -57,6 +61,7 @@ export const BASE_PLAN: TrainPlan = {
 
 export const SMOKE_PLAN: TrainPlan = {
   name: 'tiny-ldm-smoke',
+  trainFolder: 'train-base',
   model: SMOKE_LDM,
   seed: 1,
   vae: { steps: 100, batch: 4, crop: 32, lr: 3e-3, finalLr: 3e-4, warmup: 5, poolImages: 12 },
@@ -66,6 +71,80 @@ export const SMOKE_PLAN: TrainPlan = {
   checkpointSeconds: 90,
   checkpointSteps: 25,
 };
+
+/**
+ * The candidate for the next full pretraining (`--plan v2`): TINY_LDM_V2 (4 latent channels,
+ * gaussian posterior) with KL weight 1e-4 (the short experiments found no measurable difference
+ * between 1e-6, 1e-4 and 1e-2: ./LATENT-EXPERIMENTS.md), the same schedules as BASE_PLAN
+ * otherwise, in its own training folder so the v1 checkpoints stay.
+ */
+export const BASE_PLAN_V2: TrainPlan = {
+  ...BASE_PLAN,
+  name: 'tiny-ldm-v2',
+  trainFolder: 'train-base-v2',
+  model: TINY_LDM_V2,
+  vae: { ...BASE_PLAN.vae, klWeight: 1e-4 },
+};
+
+export const SMOKE_PLAN_V2: TrainPlan = {
+  ...SMOKE_PLAN,
+  name: 'tiny-ldm-v2-smoke',
+  trainFolder: 'train-base-v2',
+  model: SMOKE_LDM_V2,
+  vae: { ...SMOKE_PLAN.vae, klWeight: 1e-4 },
+};
+
+export type PlanVersion = 'v1' | 'v2';
+
+/** The plan of `--plan v1|v2` (with `--smoke`: its tiny version). */
+export function selectPlan(version: string, smoke: boolean): TrainPlan {
+  if (version === 'v1') return smoke ? SMOKE_PLAN : BASE_PLAN;
+  if (version === 'v2') return smoke ? SMOKE_PLAN_V2 : BASE_PLAN_V2;
+  throw new Error(`--plan must be v1 or v2, got '${version}'`);
+}
+
+export interface LatentVariant {
+  latentChannels?: number;
+  /** beta of the KL term; switches the VAE to the gaussian posterior. 'off': deterministic VAE */
+  kl?: number | 'off';
+  vaeSteps?: number;
+}
+
+/**
+ * A plan with another latent design, for the short latent-space experiments: the channel count,
+ * the posterior (KL weight or none) and the VAE step count changed, the name saying how. A
+ * deterministic VAE gets the latent L2 term of BASE_PLAN; a gaussian one the KL term instead.
+ */
+export function planVariant(plan: TrainPlan, v: LatentVariant): TrainPlan {
+  const vae = { ...plan.model.vae };
+  const schedule = { ...plan.vae };
+  let name = plan.name;
+  if (v.latentChannels !== undefined) {
+    if (!Number.isInteger(v.latentChannels)) throw new Error(`latent channels must be an integer, got ${v.latentChannels}`);
+    vae.latentChannels = v.latentChannels;
+    name += `-c${v.latentChannels}`;
+  }
+  if (v.kl === 'off') {
+    delete vae.posterior;
+    delete schedule.klWeight;
+    name += '-det';
+  } else if (v.kl !== undefined) {
+    if (!(v.kl >= 0) || !Number.isFinite(v.kl)) throw new Error(`the KL weight must be a number >= 0, got ${v.kl}`);
+    vae.posterior = 'gaussian';
+    schedule.klWeight = v.kl;
+    name += `-kl${v.kl}`;
+  }
+  if (v.vaeSteps !== undefined) {
+    if (!Number.isInteger(v.vaeSteps) || v.vaeSteps < 1) throw new Error(`VAE steps must be a positive integer, got ${v.vaeSteps}`);
+    schedule.steps = v.vaeSteps;
+    name += `-vae${v.vaeSteps}`;
+    schedule.warmup = Math.min(schedule.warmup, Math.floor(v.vaeSteps / 4));
+  }
+  if (vae.posterior === 'gaussian' && schedule.klWeight === undefined) throw new Error(`plan ${name}: a gaussian VAE needs a KL weight`);
+  const model = { ...plan.model, vae };
+  checkConfig(model);
+  return { ...plan, name, model, vae: schedule };
+}
 
 /** Warmup then cosine decay; `step` is the 1-based number of the update being made. */
 export function learningRate(s: PhaseSchedule): (step: number) => number {
@@ -103,8 +182,8 @@ export function fingerprint(plan: TrainPlan, phase: 'vae' | 'unet' | 'latents'):
   return JSON.stringify(parts);
 }
 
-/** `DEFECTFORGE_TRAIN_DIR`, else ~/.cache/defectforge/train-base. */
-export function defaultTrainDir(env: NodeJS.ProcessEnv = process.env): string {
+/** `DEFECTFORGE_TRAIN_DIR`, else ~/.cache/defectforge/<folder> (train-base for v1, train-base-v2 for v2). */
+export function defaultTrainDir(env: NodeJS.ProcessEnv = process.env, folder = BASE_PLAN.trainFolder): string {
   const override = env['DEFECTFORGE_TRAIN_DIR'];
-  return override && override.length > 0 ? path.resolve(override) : path.join(homedir(), '.cache', 'defectforge', 'train-base');
+  return override && override.length > 0 ? path.resolve(override) : path.join(homedir(), '.cache', 'defectforge', folder);
 }

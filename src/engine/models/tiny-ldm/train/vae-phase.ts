@@ -8,8 +8,10 @@ import { composeTraining } from '../../../autodiff/composer';
 import { readCheckpoint, writeFileAtomic } from '../../../autodiff/checkpoint';
 import { Adam } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
+import type { HostTensor } from '../../../runtime';
 import { Rng } from '../../../../shared/random';
-import { buildVaeTrainingGraph } from './graphs';
+import { latentSize } from '../config';
+import { VAE_LOSS_WEIGHTS, VAE_NOISE_INPUT, buildVaeTrainingGraph, type VaeLossWeights } from './graphs';
 import { corpusSample, cropToCHW } from './data';
 import { evaluateAutoencoder, type ReconstructionReport } from './evaluate';
 import { runLoop, type LoopResult } from './loop';
@@ -42,6 +44,32 @@ export async function vaePool(plan: TrainPlan, dir: string): Promise<Uint8Array[
   return images;
 }
 
+/** The VAE loss weights of a plan: BASE's edge and latent L2 terms, or edge and KL (gaussian). */
+export function vaeLossWeights(plan: TrainPlan): VaeLossWeights {
+  if (plan.model.vae.posterior !== 'gaussian') return VAE_LOSS_WEIGHTS;
+  if (plan.vae.klWeight === undefined) throw new Error(`plan ${plan.name}: a gaussian VAE needs vae.klWeight`);
+  return { edge: VAE_LOSS_WEIGHTS.edge, latent: 0, kl: plan.vae.klWeight };
+}
+
+/**
+ * The VAE batch of step `step`: `batch` random crops of pool images and, for a gaussian VAE, the
+ * reparameterisation noise (drawn after the crops, so a deterministic plan's batches are unchanged).
+ */
+export function vaeBatch(plan: TrainPlan, pool: Uint8Array[], step: number): Record<string, HostTensor> {
+  const { batch, crop } = plan.vae;
+  const S = plan.model.imageSize;
+  const rng = new Rng(deriveSeed(plan.seed, 'vae-batch', step));
+  const data = new Float32Array(batch * 3 * crop * crop);
+  for (let b = 0; b < batch; b++) cropToCHW(pool[rng.int(pool.length)]!, S, crop, rng, data, b * 3 * crop * crop);
+  const feeds: Record<string, HostTensor> = { image: { dtype: 'float32', dims: [batch, 3, crop, crop], data } };
+  if (plan.model.vae.posterior === 'gaussian') {
+    const g = crop / (plan.model.imageSize / latentSize(plan.model));
+    const C = plan.model.vae.latentChannels;
+    feeds[VAE_NOISE_INPUT] = { dtype: 'float32', dims: [batch, C, g, g], data: rng.normals(batch * C * g * g) };
+  }
+  return feeds;
+}
+
 export interface VaePhaseResult extends LoopResult {
   eval?: ReconstructionReport;
 }
@@ -58,7 +86,7 @@ export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
   }
   const { batch, crop } = plan.vae;
   const pool = await vaePool(plan, dir);
-  const graph = buildVaeTrainingGraph(plan.model, batch, crop);
+  const graph = buildVaeTrainingGraph(plan.model, batch, crop, vaeLossWeights(plan));
   const lr = learningRate(plan.vae);
   const trainer = await composeTraining(graph.model, {
     loss: graph.loss,
@@ -69,7 +97,6 @@ export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
     session: { intraOpNumThreads: 1 },
   });
   try {
-    const S = plan.model.imageSize;
     const result = await runLoop({
       phase: 'vae',
       trainer,
@@ -83,12 +110,7 @@ export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
       ...(plan.checkpointSteps !== undefined ? { checkpointSteps: plan.checkpointSteps } : {}),
       shouldStop: ctx.shouldStop,
       ...(ctx.crashAfterStep !== undefined ? { crashAfterStep: ctx.crashAfterStep } : {}),
-      batchAt: (step) => {
-        const rng = new Rng(deriveSeed(plan.seed, 'vae-batch', step));
-        const data = new Float32Array(batch * 3 * crop * crop);
-        for (let b = 0; b < batch; b++) cropToCHW(pool[rng.int(pool.length)]!, S, crop, rng, data, b * 3 * crop * crop);
-        return { image: { dtype: 'float32', dims: [batch, 3, crop, crop], data } };
-      },
+      batchAt: (step) => vaeBatch(plan, pool, step),
     });
     if (!result.done) return result;
     const report = await evaluateAutoencoder(plan.model, trainer.params, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: ckptPath });
