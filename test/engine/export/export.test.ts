@@ -39,7 +39,8 @@ after(() => {
   tmp.cleanup();
 });
 
-const storedMask = async (hash: string): Promise<Uint8Array> => binariseMask(await decodeImage(project.blobs.read(hash), 'mask')).mask.data;
+const storedMaskImage = async (hash: string): Promise<{ width: number; height: number; data: Uint8Array }> => binariseMask(await decodeImage(project.blobs.read(hash), 'mask')).mask;
+const storedMask = async (hash: string): Promise<Uint8Array> => (await storedMaskImage(hash)).data;
 
 test('the export set: synthetic pairs, real train normals, real test images of held-out defects only', () => {
   assert.equal(set.synthetic.length, 4);
@@ -98,15 +99,16 @@ test('all four formats are written; masks equal the stored blobs; COCO validates
   assert.match(yaml, /names:\n {2}0: "wood\/hole"\n {2}1: "wood\/scratch"/);
   for (const s of samples) {
     const text = readFileSync(join(out, 'yolo', 'labels', 'train', `s${String(s.id).padStart(6, '0')}.txt`), 'utf8').trim();
-    const mask = await storedMask(s.maskBlob);
-    const filled = new Uint8Array(64 * 64);
+    // pairs have the normal image's own size (not the model's)
+    const { width: W, height: H, data: mask } = await storedMaskImage(s.maskBlob);
+    const filled = new Uint8Array(W * H);
     for (const line of text.split('\n')) {
       const [cls, ...coords] = line.split(' ').map(Number);
       assert.equal(cls, s.defectType === 'hole' ? 0 : 1);
       assert.ok(coords.every((v) => v >= 0 && v <= 1));
       const poly: Point[] = [];
-      for (let i = 0; i < coords.length; i += 2) poly.push([Math.round(coords[i]! * 64), Math.round(coords[i + 1]! * 64)]);
-      for (let y = 0; y < 64; y++) for (let x = 0; x < 64; x++) if (containsPixel(poly, x, y)) filled[y * 64 + x] = 255;
+      for (let i = 0; i < coords.length; i += 2) poly.push([Math.round(coords[i]! * W), Math.round(coords[i + 1]! * H)]);
+      for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) if (containsPixel(poly, x, y)) filled[y * W + x] = 255;
     }
     assert.deepEqual(filled, mask);
   }
