@@ -14,7 +14,7 @@ import { embedGraph } from '../onnx/compose';
 import type { Model } from '../onnx/ir';
 import { specialiseShapes } from '../onnx/passes/specialise-shapes';
 import type { PredictionType } from '../diffusion/schedule';
-import { buildInversionGraph } from '../anomaly/inversion-graph';
+import { buildInversionGraph, noisingInputs } from '../anomaly/inversion-graph';
 
 export interface AdaptGraphSpec {
   /** the UNet to train (with LoRA factors as initializers in 'lora' mode), float32 weights */
@@ -58,11 +58,7 @@ export function buildAdaptGraph(spec: AdaptGraphSpec): AdaptGraph {
   });
   const b = new GraphBuilder('product_adaptation', { opsetImports: spec.unet.opsetImports.map((o) => ({ ...o })) });
   const latentShape = [B, C, h, w];
-  const z0 = b.input('z0', 'float32', latentShape);
-  const noise = b.input('noise', 'float32', latentShape);
-  const sqrtAbar = b.input('sqrt_abar', 'float32', [B, 1, 1, 1]);
-  const sqrtOneMinus = b.input('sqrt_one_minus_abar', 'float32', [B, 1, 1, 1]);
-  const timestep = b.input('timestep', 'float32', [B]);
+  const { z0, noise, sqrtAbar, sqrtOneMinus, timestep } = noisingInputs(b, latentShape);
   const image = b.input('image', 'float32', [B, 3, spec.image.height, spec.image.width]);
 
   const diffusionOut = embedGraph(b, diffusion.model, {

@@ -103,6 +103,18 @@ export function builtinEps(unetModel: Model): ConditionedEps {
   };
 }
 
+/** The per-batch inputs of a diffusion-loss graph: clean latents, noise, the level's sqrt(abar) and sqrt(1 - abar), and t. */
+export function noisingInputs(b: GraphBuilder, latentShape: number[]): { z0: string; noise: string; sqrtAbar: string; sqrtOneMinus: string; timestep: string } {
+  const B = latentShape[0]!;
+  return {
+    z0: b.input('z0', 'float32', latentShape),
+    noise: b.input('noise', 'float32', latentShape),
+    sqrtAbar: b.input('sqrt_abar', 'float32', [B, 1, 1, 1]),
+    sqrtOneMinus: b.input('sqrt_one_minus_abar', 'float32', [B, 1, 1, 1]),
+    timestep: b.input('timestep', 'float32', [B]),
+  };
+}
+
 export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
   const { batch: B, tokenWidth: W } = spec;
   const { channels: C, width: w, height: h } = spec.latent;
@@ -115,11 +127,7 @@ export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
   }
   const b = new GraphBuilder('masked_textual_inversion', { opsetImports: stage.opsetImports.map((o) => ({ ...o })) });
   const latentShape = [B, C, h, w];
-  const z0 = b.input('z0', 'float32', latentShape);
-  const noise = b.input('noise', 'float32', latentShape);
-  const sqrtAbar = b.input('sqrt_abar', 'float32', [B, 1, 1, 1]);
-  const sqrtOneMinus = b.input('sqrt_one_minus_abar', 'float32', [B, 1, 1, 1]);
-  const timestep = b.input('timestep', 'float32', [B]);
+  const { z0, noise, sqrtAbar, sqrtOneMinus, timestep } = noisingInputs(b, latentShape);
   const batchInputs = [z0, noise, sqrtAbar, sqrtOneMinus, timestep];
 
   // ---- context ----

@@ -14,3 +14,13 @@ export interface HandlerContext {
 export type MethodHandler<M extends EngineMethod> = (params: unknown, ctx: HandlerContext) => Promise<MethodResult<M>>;
 
 export type HandlerTable = { [M in EngineMethod]: MethodHandler<M> };
+
+/** What a training job's loop needs from its request: job id, cancellation, progress and log lines. */
+export function jobHooks(ctx: HandlerContext): {
+  jobId: number | null;
+  signal: AbortSignal;
+  onProgress: (event: Omit<ProgressEvent, 'jobId'>) => void;
+  log: (level: LogLevel, message: string) => void;
+} {
+  return { jobId: ctx.jobId, signal: ctx.signal, onProgress: (e) => ctx.progress(e), log: (level, message) => ctx.log(level, message) };
+}

@@ -3,6 +3,7 @@
 // is never closed under a running import.
 import { UserError } from '../../shared/errors';
 import type { Project } from '../store/project';
+import type { JobManager } from '../jobs';
 import type { BlobSource } from './served-files';
 
 export class ProjectSession {
@@ -69,4 +70,12 @@ export class ProjectSession {
       throw new UserError('BUSY', `The project is busy (${this.#busyWith}); wait for it to finish.`);
     }
   }
+}
+
+/** The job manager for the open project; a UserError when no project is open or no engine runs. */
+export function requireJobs(session: ProjectSession, jobs: () => JobManager | null): JobManager {
+  session.current();
+  const manager = jobs();
+  if (!manager) throw new UserError('NO_ENGINE', 'The compute engine is not running, so jobs cannot be started.');
+  return manager;
 }

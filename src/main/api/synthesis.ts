@@ -14,7 +14,7 @@ import { findDefaultModel } from '../default-model';
 import { getSample, modelPathByHash } from '../store/samples';
 import { appVersion } from '../store/app-version';
 import { addToDrawnMasks, exactMaskRun } from './reuse-mask';
-import type { ProjectSession } from './project-session';
+import { requireJobs as requireJobsOf, type ProjectSession } from './project-session';
 
 type SynthesisChannel =
   | 'model:get'
@@ -156,12 +156,7 @@ export function synthesisHandlers(session: ProjectSession, jobs: () => JobManage
   const runs = new Map<number, AbortController>();
   let nextRunId = 1;
 
-  const requireJobs = (): JobManager => {
-    session.current();
-    const manager = jobs();
-    if (!manager) throw new UserError('NO_ENGINE', 'The compute engine is not running, so jobs cannot be started.');
-    return manager;
-  };
+  const requireJobs = (): JobManager => requireJobsOf(session, jobs);
 
   return {
     'model:get': () => modelSetting(modelDirOf(session.current())),

@@ -1,6 +1,5 @@
 // Handlers of the workstation's channels (dataset browser, viewer, mask editor, defect types,
 // jobs). Thin: the queries in ../store/queries, the thumbnail cache and the job manager do the work.
-import { UserError } from '../../shared/errors';
 import type { Handlers } from '../ipc/dispatch';
 import type { JobInfo, JobProgressInfo } from '../../shared/ipc';
 import type { ProgressEvent } from '../../shared/engine-protocol';
@@ -12,7 +11,7 @@ import { getImage, listImages } from '../store/queries/images';
 import { saveDrawnMask } from '../store/queries/masks';
 import { createThumbnailCache, type ThumbnailCache } from '../thumbnails/thumbnails';
 import { dropDraft, getDraft, putDraft } from './mask-drafts';
-import type { ProjectSession } from './project-session';
+import { requireJobs as requireJobsOf, type ProjectSession } from './project-session';
 
 type WorkstationChannel =
   | 'images:list'
@@ -67,12 +66,7 @@ export function workstationHandlers(session: ProjectSession, jobs: () => JobMana
     if (!cache) thumbnails.set(project, (cache = createThumbnailCache(project)));
     return cache;
   };
-  const requireJobs = (): JobManager => {
-    session.current();
-    const manager = jobs();
-    if (!manager) throw new UserError('NO_ENGINE', 'The compute engine is not running, so jobs cannot be started.');
-    return manager;
-  };
+  const requireJobs = (): JobManager => requireJobsOf(session, jobs);
 
   return {
     'images:list': (query) => listImages(session.current(), query),

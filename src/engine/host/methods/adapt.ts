@@ -3,7 +3,7 @@
 // checkpoint is recorded on the job, progress carries the loss and an ETA, a cancel stops between
 // steps after a checkpoint. Its params and result are merged into the protocol's EngineMethods
 // here (they belong in shared/engine-protocol.ts, like the learning methods' in learn-protocol.ts).
-import type { MethodHandler } from '../handler';
+import { jobHooks, type MethodHandler } from '../handler';
 import { paramsObject } from '../params';
 import { UserError } from '../../../shared/errors';
 import type { AdaptResult } from '../../adapt/adapt-model';
@@ -91,10 +91,7 @@ export const adaptModel: MethodHandler<'adaptModel'> = async (raw, ctx) => {
       settings,
       ...(category ? { category } : {}),
       resume: resume ?? false,
-      jobId: ctx.jobId,
-      signal: ctx.signal,
-      onProgress: (e) => ctx.progress(e),
-      log: (level, message) => ctx.log(level, message),
+      ...jobHooks(ctx),
     });
     return { ...result, seconds: (performance.now() - started) / 1000 };
   } finally {

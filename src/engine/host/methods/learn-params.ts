@@ -2,7 +2,7 @@
 import { UserError } from '../../../shared/errors';
 import type { Project } from '../../../main/store/project';
 import type { LogLevel, ProgressEvent } from '../../../shared/engine-protocol';
-import type { HandlerContext } from '../handler';
+import { jobHooks, type HandlerContext } from '../handler';
 import { integerParam, optionalStringParam } from '../params';
 
 export function requiredString(method: string, p: Record<string, unknown>, field: string): string {
@@ -87,10 +87,7 @@ export async function runLearning<P extends { project: string; type: string; mod
       modelDir: model,
       settings,
       resume: resume ?? false,
-      jobId: ctx.jobId,
-      signal: ctx.signal,
-      onProgress: (e) => ctx.progress(e),
-      log: (level, message) => ctx.log(level, message),
+      ...jobHooks(ctx),
     });
     return { ...result, seconds: (performance.now() - started) / 1000 };
   } finally {
