@@ -8,7 +8,10 @@
 //   --kl BETA|off             latent experiments: gaussian posterior with KL weight BETA, or none
 //   --vae-steps N             latent experiments: another VAE step count
 //                             (any of these three: the package defaults to <train dir>/package)
-//   --phase vae|unet|export   run only that phase (its prerequisites must be done)
+//   --phase vae|decoder|unet|export
+//                             run only that phase (its prerequisites must be done; the decoder
+//                             phase, of plans that have one, needs only the VAE: it can run beside
+//                             the UNet phase in a second process)
 //   --minutes N               stop (with a checkpoint) after N minutes
 //   --smoke                   a tiny end-to-end run (~2 minutes) in <train dir>/smoke
 //   --dir PATH                training folder (default: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base)
@@ -76,7 +79,7 @@ function parseArgs(argv: string[]): Args {
     }
     else if (a === '--phase') {
       const p = value();
-      if (p !== 'vae' && p !== 'unet' && p !== 'export') throw new Error(`--phase must be vae, unet or export, got '${p}'`);
+      if (p !== 'vae' && p !== 'decoder' && p !== 'unet' && p !== 'export') throw new Error(`--phase must be vae, decoder, unet or export, got '${p}'`);
       args.phase = p;
     } else if (a === '--minutes') {
       const m = Number(value());

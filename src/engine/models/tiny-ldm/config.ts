@@ -15,6 +15,12 @@ export interface VaeConfig {
    * TINY_LDM on purpose, so its checkpoint fingerprints stay as they were.
    */
   posterior?: 'gaussian';
+  /**
+   * The decoder's channels per level (full resolution first), when wider than the encoder's
+   * `channels`: a decoder retrained on the frozen encoder's latents (the pretraining's decoder
+   * phase) keeps the latents, and so the UNet, valid. Same number of levels as `channels`.
+   */
+  decoderChannels?: number[];
 }
 
 export interface UNetConfig {
@@ -107,6 +113,10 @@ export function checkConfig(cfg: TinyLdmConfig): void {
   if (cfg.vae.latentChannels < 4 || cfg.vae.latentChannels > 16) throw new Error(`tiny LDM: latent channels must be 4..16, got ${cfg.vae.latentChannels}`);
   const posterior: unknown = cfg.vae.posterior;
   if (posterior !== undefined && posterior !== 'gaussian') throw new Error(`tiny LDM: VAE posterior must be 'gaussian' or absent, got '${String(posterior)}'`);
+  const decoder = cfg.vae.decoderChannels;
+  if (decoder !== undefined && (decoder.length !== cfg.vae.channels.length || decoder.some((c) => c % cfg.vae.groups !== 0))) {
+    throw new Error(`tiny LDM: decoder channels [${decoder}] must have ${cfg.vae.channels.length} levels, each divisible by ${cfg.vae.groups} groups`);
+  }
   if (cfg.imageSize % f !== 0) throw new Error(`tiny LDM: image size ${cfg.imageSize} is not divisible by the VAE factor ${f}`);
   const latent = cfg.imageSize / f;
   const levels = cfg.unet.channels.length;

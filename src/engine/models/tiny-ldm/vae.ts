@@ -63,7 +63,8 @@ export function vaeDecoder(net: Net, latent: Value, cfg: VaeConfig): Value {
     throw new Error(`VAE decoder: latent '${latent.name}' must be [B, ${cfg.latentChannels}, h, w], got [${latent.shape}]`);
   }
   const p = VAE_DECODER_PREFIX;
-  const { channels, groups } = cfg;
+  const { groups } = cfg;
+  const channels = cfg.decoderChannels ?? cfg.channels;
   const top = channels.length - 1;
   let h = conv2d(net, `${p}.conv_in`, latent, channels[top]!);
   h = resBlock(net, `${p}.block${top}`, h, channels[top]!, { groups });

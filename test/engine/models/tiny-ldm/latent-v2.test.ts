@@ -15,7 +15,7 @@ import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, buildSpatialEncoderGrap
 import { vaeEncoderPosterior } from '../../../../src/engine/models/tiny-ldm/vae';
 import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
-import { BASE_PLAN, BASE_PLAN_V2, SMOKE_PLAN, SMOKE_PLAN_V2, defaultTrainDir, fingerprint, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { BASE_PLAN, BASE_PLAN_V2, SMOKE_PLAN, SMOKE_PLAN_V2, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { findRule } from '../../../../src/engine/autodiff/table';
 import type { RuleEntry } from '../../../../src/engine/autodiff/types';
@@ -194,6 +194,7 @@ test('plan selection: v1 stays the shipped design, v2 is 4 channels + KL in its 
   assert.equal(defaultTrainDir({}), path.join(homedir(), '.cache', 'defectforge', 'train-base'));
   checkConfig(TINY_LDM_V2);
   checkConfig(SMOKE_LDM_V2);
+  assert.throws(() => checkConfig({ ...TINY_LDM_V2, vae: { ...TINY_LDM_V2.vae, decoderChannels: [32, 64, 128] } }), /decoder channels \[32,64,128\] must have 4 levels/);
   assert.throws(() => checkConfig({ ...TINY_LDM, vae: { ...TINY_LDM.vae, posterior: 'laplace' as 'gaussian' } }), /posterior must be 'gaussian'/);
 });
 
@@ -239,7 +240,10 @@ test('VAE batches: a gaussian plan adds seeded noise after the same crops; a det
 });
 
 test('the v2 configuration keeps the targets: package files under 40 MB, one 256x256 UNet step under 100 ms', { timeout: 120_000 }, async () => {
-  const cfg = TINY_LDM_V2;
+  // the shipped shape: with the decoder phase's wider decoder
+  const cfg = packageConfig(BASE_PLAN_V2);
+  assert.deepEqual(cfg.vae.decoderChannels, BASE_PLAN_V2.decoder!.channels);
+  assert.equal(packageConfig(BASE_PLAN), BASE_PLAN.model, 'v1 ships its own decoder');
   const weights = new Map<string, Float32Array>();
   for (const g of [buildVaeEncoderGraph(cfg, 1), buildVaeDecoderGraph(cfg, 1), buildUNetGraph(cfg, 1), buildSpatialEncoderGraph(cfg, 1)]) {
     for (const p of g.params) weights.set(p, g.model.graph.initializers.get(p)!.data as Float32Array);

@@ -13,11 +13,12 @@ import { buildVocabulary } from '../tokens';
 import { TOKEN_TABLE_PARAM } from './graphs';
 import { HELD_OUT_DEFECTS, trainedDefects } from './data';
 import { loadLatents } from './latents';
-import { fingerprint, type TrainPlan } from './plan';
+import { fingerprint, packageConfig, type TrainPlan } from './plan';
+import { decoderCheckpointPath } from './decoder-phase';
 import { unetCheckpointPath } from './unet-phase';
 import { vaeCheckpointPath } from './vae-phase';
 
-async function finished(path: string, plan: TrainPlan, phase: 'vae' | 'unet'): Promise<Checkpoint> {
+async function finished(path: string, plan: TrainPlan, phase: 'vae' | 'decoder' | 'unet'): Promise<Checkpoint> {
   const ckpt = await readCheckpoint(path);
   if (ckpt.meta['fingerprint'] !== fingerprint(plan, phase)) throw new UserError('TRAIN_PLAN_CHANGED', `${path}: made with other settings than this export's`);
   if (ckpt.meta['done'] !== true) throw new UserError('TRAIN_NOT_DONE', `${path}: the ${phase} phase has not finished (step ${String(ckpt.meta['step'])}); run the training first`);
@@ -25,17 +26,20 @@ async function finished(path: string, plan: TrainPlan, phase: 'vae' | 'unet'): P
 }
 
 export async function runExport(plan: TrainPlan, dir: string, outDir: string): Promise<BuiltinManifest> {
-  const cfg = plan.model;
+  const cfg = packageConfig(plan);
   const vae = await finished(vaeCheckpointPath(dir), plan, 'vae');
+  // the decoder phase's weights (same names) replace the VAE's own decoder
+  const decoder = plan.decoder ? await finished(decoderCheckpointPath(dir), plan, 'decoder') : undefined;
   const unet = await finished(unetCheckpointPath(dir), plan, 'unet');
   const weights = new Map<string, Float32Array>();
-  for (const ckpt of [vae, unet]) for (const [name, p] of Object.entries(ckpt.params)) weights.set(name, p.data);
+  for (const ckpt of [vae, decoder, unet]) for (const [name, p] of Object.entries(ckpt?.params ?? {})) weights.set(name, p.data);
   const table = weights.get(TOKEN_TABLE_PARAM);
   if (!table) throw new Error(`${unetCheckpointPath(dir)}: no '${TOKEN_TABLE_PARAM}'`);
   const latents = loadLatents(plan, dir);
   const vocabulary = buildVocabulary(cfg.defectTokens);
   const g = latentSize(cfg);
   const vaeCpu = vae.meta['cpuSeconds'] as number;
+  const decoderCpu = decoder ? (decoder.meta['cpuSeconds'] as number) : 0;
   const unetCpu = unet.meta['cpuSeconds'] as number;
   const training = {
     date: new Date().toISOString(),
@@ -53,11 +57,14 @@ export async function runExport(plan: TrainPlan, dir: string, outDir: string): P
       ...(plan.vae.klWeight !== undefined ? { klWeight: plan.vae.klWeight } : {}),
       reconstruction: vae.meta['eval'] ?? null,
     },
+    ...(plan.decoder && decoder
+      ? { decoder: { steps: decoder.meta['step'], batch: plan.decoder.batch, crop: plan.decoder.crop, channels: [...plan.decoder.channels], mseWeight: plan.decoder.mseWeight, reconstruction: decoder.meta['eval'] ?? null } }
+      : {}),
     latentScale: latents.scale,
     latentMean: latents.mean,
     latentSamples: latents.count,
     unet: { steps: unet.meta['step'], batch: plan.unet.batch, dropAll: plan.unet.dropAll, dropLabels: plan.unet.dropLabels, dropMask: plan.unet.dropMask, maskedLossBatches: plan.unet.maskedLossBatches },
-    cpuSeconds: { vae: vaeCpu, latents: latents.cpuSeconds, unet: unetCpu, total: vaeCpu + latents.cpuSeconds + unetCpu },
+    cpuSeconds: { vae: vaeCpu, ...(decoder ? { decoder: decoderCpu } : {}), latents: latents.cpuSeconds, unet: unetCpu, total: vaeCpu + decoderCpu + latents.cpuSeconds + unetCpu },
     onnxruntime: onnxruntimeVersion(),
     ortThreads: 1,
   };

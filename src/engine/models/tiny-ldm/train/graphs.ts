@@ -6,6 +6,13 @@
 //   exp(logvar / 2) * noise (noise an input), r = D(z)
 //   loss = L1(r, x) + edgeWeight * edge(r, x) + klWeight * KL(q(z|x) || N(0, I))
 //
+// Decoder phase (optional, plan.decoder), on the frozen encoder:
+//   z = E(x) (the posterior mean; E's weights are constants here), r = D'(z) with D' the
+//   (usually wider) decoder of TinyLdmConfig.vae.decoderChannels
+//   loss = L1(r, x) + edgeWeight * edge(r, x) + mseWeight * mean (r - x)^2
+//   The MSE term aims at the PSNR the reconstruction is judged by. E is unchanged, so the cached
+//   latents and the UNet trained on them stay valid whatever D' becomes.
+//
 // UNet phase, on cached latents:
 //   context = [ onehot(labels) T  |  keep * E_s(mask) + (1 - keep) * T[<null>] ]
 //     labels: the family token and the 8 anomaly rows ([B, 1 + 8, V] one-hot), T the token
@@ -88,6 +95,29 @@ function buildGaussianVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: 
   scalarOutput(b, meanSquare(net, mean), 'latent_ms');
   scalarOutput(b, net.op('ReduceMean', [logvar.name], [], { keepdims: 0 }), 'logvar_mean');
   return { model: b.toModel(), params: [...net.params], loss: 'loss', metrics: ['l1', 'edge', 'kl', 'latent_ms', 'logvar_mean'] };
+}
+
+export interface DecoderTrainingGraph extends TrainingGraph {
+  /** the frozen encoder's initializers (to be loaded from the VAE checkpoint) */
+  encoderParams: string[];
+}
+
+export function buildDecoderTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights: { edge: number; mse: number }): DecoderTrainingGraph {
+  const b = new GraphBuilder('tiny_ldm_decoder_training');
+  const net = new Net(b, cfg.seed);
+  const image: Value = { name: b.input('image', 'float32', [batch, 3, crop, crop]), shape: [batch, 3, crop, crop] };
+  const latent = vaeEncoder(net, image, cfg.vae);
+  const encoderParams = [...net.params];
+  const recon = vaeDecoder(net, latent, cfg.vae);
+  const l1 = l1Loss(net, recon, image);
+  const edge = edgeLoss(net, recon, image);
+  const mse = meanSquare(net, net.op('Sub', [recon.name, image.name], recon.shape));
+  const loss = weightedSum(net, [[l1, 1], [edge, weights.edge], [mse, weights.mse]]);
+  scalarOutput(b, loss, 'loss');
+  scalarOutput(b, l1, 'l1');
+  scalarOutput(b, mse, 'mse');
+  const params = net.params.filter((p) => !encoderParams.includes(p));
+  return { model: b.toModel(), params, encoderParams, loss: 'loss', metrics: ['l1', 'mse'] };
 }
 
 export interface UNetTrainingGraph extends TrainingGraph {

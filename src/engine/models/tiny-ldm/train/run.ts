@@ -1,5 +1,5 @@
-// The pretraining entry: runs (or resumes) the phases in order - VAE, cached latents, UNet,
-// export - each skipping what its checkpoints say is done. Stops cleanly (checkpoint first) on
+// The pretraining entry: runs (or resumes) the phases in order - VAE, the decoder (when the plan
+// has one), cached latents, UNet, export - each skipping what its checkpoints say is done. Stops cleanly (checkpoint first) on
 // SIGINT/SIGTERM or when the time cap is reached; `npm run train:base` calls it again to resume.
 
 import { mkdirSync } from 'node:fs';
@@ -13,9 +13,10 @@ import { processCpuSeconds, TrainLog } from './log';
 import type { TrainPlan } from './plan';
 import { runUNetPhase } from './unet-phase';
 import { runVaePhase, vaeCheckpointPath, type VaePhaseResult } from './vae-phase';
+import { runDecoderPhase } from './decoder-phase';
 import type { LoopResult } from './loop';
 
-export type PhaseName = 'vae' | 'unet' | 'export';
+export type PhaseName = 'vae' | 'decoder' | 'unet' | 'export';
 
 export interface RunOptions {
   plan: TrainPlan;
@@ -28,13 +29,14 @@ export interface RunOptions {
   minutes?: number;
   echo?: (line: string) => void;
   /** tests: abandon the named phase right after this step, without a checkpoint (a simulated kill -9) */
-  crash?: { phase: 'vae' | 'unet'; step: number };
+  crash?: { phase: 'vae' | 'decoder' | 'unet'; step: number };
   /** also stop on SIGINT / SIGTERM (the CLI; not tests) */
   handleSignals?: boolean;
 }
 
 export interface RunSummary {
   vae?: VaePhaseResult;
+  decoder?: VaePhaseResult;
   unet?: LoopResult;
   latentScale?: number;
   manifest?: BuiltinManifest;
@@ -61,11 +63,15 @@ export async function runPretraining(o: RunOptions): Promise<RunSummary> {
   const summary: RunSummary = { complete: false, logPath };
   const cpu0 = processCpuSeconds();
   log.append({ phase: 'run', event: 'start', plan: o.plan.name, only: o.phase ?? 'all', minutes: o.minutes ?? null, pid: process.pid });
-  const crashAt = (phase: 'vae' | 'unet'): { crashAfterStep?: number } => (o.crash?.phase === phase ? { crashAfterStep: o.crash.step } : {});
+  const crashAt = (phase: 'vae' | 'decoder' | 'unet'): { crashAfterStep?: number } => (o.crash?.phase === phase ? { crashAfterStep: o.crash.step } : {});
   try {
     if (wants('vae')) {
       summary.vae = await runVaePhase({ plan: o.plan, dir: o.dir, log, shouldStop, ...crashAt('vae') });
       if (!summary.vae.done) return summary;
+    }
+    if (o.plan.decoder && wants('decoder')) {
+      summary.decoder = await runDecoderPhase({ plan: o.plan, dir: o.dir, log, shouldStop, ...crashAt('decoder') });
+      if (!summary.decoder.done) return summary;
     }
     if (wants('unet')) {
       const vae = await readCheckpoint(vaeCheckpointPath(o.dir));

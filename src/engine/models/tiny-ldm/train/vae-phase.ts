@@ -18,6 +18,7 @@ import { runLoop, type LoopResult } from './loop';
 import type { TrainLog } from './log';
 import { fingerprint, learningRate, type TrainPlan } from './plan';
 
+/** What a training phase works with. */
 export interface PhaseContext {
   plan: TrainPlan;
   dir: string;
@@ -51,17 +52,22 @@ export function vaeLossWeights(plan: TrainPlan): VaeLossWeights {
   return { edge: VAE_LOSS_WEIGHTS.edge, latent: 0, kl: plan.vae.klWeight };
 }
 
+/** `batch` random crops (with flips) of pool images as one [batch, 3, crop, crop] tensor. */
+export function cropBatch(plan: TrainPlan, pool: Uint8Array[], batch: number, crop: number, rng: Rng): HostTensor {
+  const S = plan.model.imageSize;
+  const data = new Float32Array(batch * 3 * crop * crop);
+  for (let b = 0; b < batch; b++) cropToCHW(pool[rng.int(pool.length)]!, S, crop, rng, data, b * 3 * crop * crop);
+  return { dtype: 'float32', dims: [batch, 3, crop, crop], data };
+}
+
 /**
  * The VAE batch of step `step`: `batch` random crops of pool images and, for a gaussian VAE, the
  * reparameterisation noise (drawn after the crops, so a deterministic plan's batches are unchanged).
  */
 export function vaeBatch(plan: TrainPlan, pool: Uint8Array[], step: number): Record<string, HostTensor> {
   const { batch, crop } = plan.vae;
-  const S = plan.model.imageSize;
   const rng = new Rng(deriveSeed(plan.seed, 'vae-batch', step));
-  const data = new Float32Array(batch * 3 * crop * crop);
-  for (let b = 0; b < batch; b++) cropToCHW(pool[rng.int(pool.length)]!, S, crop, rng, data, b * 3 * crop * crop);
-  const feeds: Record<string, HostTensor> = { image: { dtype: 'float32', dims: [batch, 3, crop, crop], data } };
+  const feeds: Record<string, HostTensor> = { image: cropBatch(plan, pool, batch, crop, rng) };
   if (plan.model.vae.posterior === 'gaussian') {
     const g = crop / (plan.model.imageSize / latentSize(plan.model));
     const C = plan.model.vae.latentChannels;
