@@ -132,6 +132,14 @@ export function windowCorrelation(
 // function in onnx/shapes); one Conv for dW over the batch as channels (2-D or 3-D: 1.4-2.7x
 // slower); im2col by a one-hot depthwise Conv (as slow as Slice + Concat); concatenating all
 // taps before one tall GEMM (the copy costs what the taller GEMM saves, at A = 32 and 64).
+// Re-measured in round 4 (ms, minimum of 35 interleaved runs, CPU time, N = 4): the batch-as-
+// reduction Conv (windowCorrelation) 9.6 / 3.2 / 4.9 / 2.4 / 1.2 / 0.63 against this path's
+// 2.96 / 1.19 / 2.14 / 1.19 / 0.57 / 0.43 for C96 O32 32x32, C32 O32 32x32, C128 O64 16x16,
+// C64 O64 16x16, C32 O64 16x16, C64 O64 8x8; per-sample batched GEMMs on wide rows without any
+// transpose (sum over n last) 3.31 / 1.21 / 2.51 / 1.31 / 0.64 / 0.59, never faster. For stride
+// 2, SpaceToDepth of the padded input then wide-row taps of its phases measured 0.45 against
+// 0.71 (C32 32x32) and 0.45 against 0.57 (C64 16x16), but SpaceToDepth has no shape function in
+// onnx/shapes yet; four strided phase Slices instead gain half as much (0.65, 0.53).
 //   dX                    ConvTranspose  flipped Conv (initializer weights, folded)
 //   C96 O32 32x32 3x3          3.8          2.3
 //   C64 O64 16x16 3x3          0.98         0.73

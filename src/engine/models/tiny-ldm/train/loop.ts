@@ -54,6 +54,18 @@ export async function resumeIfAny(trainer: Trainer, path: string, fingerprint: s
   return ckpt.meta;
 }
 
+/**
+ * The result of a phase whose checkpoint says it finished with these settings and at least
+ * `steps` steps; undefined when it has to run (or resume).
+ */
+export async function finishedPhase(checkpointPath: string, fingerprint: string, steps: number): Promise<LoopResult | undefined> {
+  if (!existsSync(checkpointPath)) return undefined;
+  const ckpt = await readCheckpoint(checkpointPath);
+  const step = ckpt.meta['step'] as number;
+  if (ckpt.meta['done'] !== true || ckpt.meta['fingerprint'] !== fingerprint || step < steps) return undefined;
+  return { step, done: true, cpuSeconds: ckpt.meta['cpuSeconds'] as number, resumedFrom: step };
+}
+
 export async function runLoop(o: LoopOptions): Promise<LoopResult> {
   const meta = await resumeIfAny(o.trainer, o.checkpointPath, o.fingerprint);
   const resumedFrom = typeof meta?.['step'] === 'number' ? (meta['step'] as number) : 0;

@@ -9,10 +9,8 @@
 // the squared error by m' (mask on the latent grid, majority of the cell; any coverage when the
 // defect is thinner than a cell), the other samples by 0; otherwise plain MSE everywhere.
 
-import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
-import { readCheckpoint } from '../../../autodiff/checkpoint';
 import { Adam } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
 import { maskToLatent } from '../../../diffusion/latent-mask';
@@ -24,7 +22,7 @@ import { NULL_TOKEN, oneHot, type TokenVocabulary } from '../tokens';
 import { sampleLabels } from './data';
 import { buildUNetTrainingGraph } from './graphs';
 import { unpackMask, type LatentSet } from './latents';
-import { runLoop, type LoopResult } from './loop';
+import { finishedPhase, runLoop, type LoopResult } from './loop';
 import { fingerprint, learningRate, type TrainPlan } from './plan';
 import type { PhaseContext } from './vae-phase';
 
@@ -95,12 +93,8 @@ export async function runUNetPhase(ctx: PhaseContext, data: LatentSet): Promise<
   const { plan, dir, log } = ctx;
   const ckptPath = unetCheckpointPath(dir);
   const print = fingerprint(plan, 'unet');
-  if (existsSync(ckptPath)) {
-    const ckpt = await readCheckpoint(ckptPath);
-    if (ckpt.meta['done'] === true && ckpt.meta['fingerprint'] === print && (ckpt.meta['step'] as number) >= plan.unet.steps) {
-      return { step: ckpt.meta['step'] as number, done: true, cpuSeconds: ckpt.meta['cpuSeconds'] as number, resumedFrom: ckpt.meta['step'] as number };
-    }
-  }
+  const finished = await finishedPhase(ckptPath, print, plan.unet.steps);
+  if (finished) return finished;
   const graph = buildUNetTrainingGraph(plan.model, plan.unet.batch);
   const lr = learningRate(plan.unet);
   const trainer = await composeTraining(graph.model, {

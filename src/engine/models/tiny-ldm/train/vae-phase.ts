@@ -5,18 +5,19 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
-import { readCheckpoint, writeFileAtomic } from '../../../autodiff/checkpoint';
+import { writeFileAtomic } from '../../../autodiff/checkpoint';
 import { Adam } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
+import type { Model } from '../../../onnx/ir';
 import type { HostTensor } from '../../../runtime';
 import { Rng } from '../../../../shared/random';
 import { latentSize } from '../config';
-import { VAE_LOSS_WEIGHTS, VAE_NOISE_INPUT, buildVaeTrainingGraph, type VaeLossWeights } from './graphs';
+import { VAE_LOSS_WEIGHTS, VAE_NOISE_INPUT, buildVaeTrainingGraph, type TrainingGraph, type VaeLossWeights } from './graphs';
 import { corpusSample, cropToCHW } from './data';
 import { evaluateAutoencoder, type ReconstructionReport } from './evaluate';
-import { runLoop, type LoopResult } from './loop';
+import { finishedPhase, runLoop, type LoopResult } from './loop';
 import type { TrainLog } from './log';
-import { fingerprint, learningRate, type TrainPlan } from './plan';
+import { fingerprint, learningRate, type PhaseSchedule, type TrainPlan } from './plan';
 
 /** What a training phase works with. */
 export interface PhaseContext {
@@ -80,51 +81,76 @@ export interface VaePhaseResult extends LoopResult {
   eval?: ReconstructionReport;
 }
 
-export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
-  const { plan, dir, log } = ctx;
-  const ckptPath = vaeCheckpointPath(dir);
-  const print = fingerprint(plan, 'vae');
-  if (existsSync(ckptPath)) {
-    const ckpt = await readCheckpoint(ckptPath);
-    if (ckpt.meta['done'] === true && ckpt.meta['fingerprint'] === print && (ckpt.meta['step'] as number) >= plan.vae.steps) {
-      return { step: ckpt.meta['step'] as number, done: true, cpuSeconds: ckpt.meta['cpuSeconds'] as number, resumedFrom: ckpt.meta['step'] as number };
-    }
-  }
-  const { batch, crop } = plan.vae;
-  const pool = await vaePool(plan, dir);
-  const graph = buildVaeTrainingGraph(plan.model, batch, crop, vaeLossWeights(plan));
-  const lr = learningRate(plan.vae);
-  const trainer = await composeTraining(graph.model, {
-    loss: graph.loss,
-    train: graph.params,
+/** What differs between the two autoencoder phases (the VAE, the decoder) around the shared loop. */
+export interface AutoencoderPhase {
+  phase: 'vae' | 'decoder';
+  /** the training graph, with any frozen weights already in it */
+  model: Model;
+  graph: TrainingGraph;
+  schedule: PhaseSchedule;
+  checkpointPath: string;
+  fingerprint: string;
+  batchAt: (step: number) => Record<string, HostTensor>;
+  /** reconstruction quality with the trained parameters (called once, when the phase finishes) */
+  evaluate: (trained: ReadonlyMap<string, Float32Array>) => Promise<ReconstructionReport>;
+}
+
+/**
+ * Trains (or resumes) an autoencoder phase to its step count, then evaluates it and stores the
+ * evaluation in the final checkpoint, where the export reads it.
+ */
+export async function runAutoencoderPhase(ctx: PhaseContext, o: AutoencoderPhase): Promise<VaePhaseResult> {
+  const { plan, log } = ctx;
+  const finished = await finishedPhase(o.checkpointPath, o.fingerprint, o.schedule.steps);
+  if (finished) return finished;
+  const lr = learningRate(o.schedule);
+  const trainer = await composeTraining(o.model, {
+    loss: o.graph.loss,
+    train: o.graph.params,
     optimizer: new Adam({ lr }),
-    keepOutputs: graph.metrics,
+    keepOutputs: o.graph.metrics,
     clipGradNorm: 1,
     session: { intraOpNumThreads: 1 },
   });
   try {
     const result = await runLoop({
-      phase: 'vae',
+      phase: o.phase,
       trainer,
-      steps: plan.vae.steps,
-      checkpointPath: ckptPath,
-      fingerprint: print,
+      steps: o.schedule.steps,
+      checkpointPath: o.checkpointPath,
+      fingerprint: o.fingerprint,
       lrAt: lr,
-      metrics: graph.metrics,
+      metrics: o.graph.metrics,
       log,
       checkpointSeconds: plan.checkpointSeconds,
       ...(plan.checkpointSteps !== undefined ? { checkpointSteps: plan.checkpointSteps } : {}),
       shouldStop: ctx.shouldStop,
       ...(ctx.crashAfterStep !== undefined ? { crashAfterStep: ctx.crashAfterStep } : {}),
-      batchAt: (step) => vaeBatch(plan, pool, step),
+      batchAt: o.batchAt,
     });
     if (!result.done) return result;
-    const report = await evaluateAutoencoder(plan.model, trainer.params, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: ckptPath });
-    log.append({ phase: 'vae', event: 'eval', ...report });
-    // the evaluation goes into the final checkpoint, where the export reads it
-    await trainer.save(ckptPath, { fingerprint: print, phase: 'vae', step: result.step, done: true, cpuSeconds: result.cpuSeconds, eval: report });
+    const report = await o.evaluate(trainer.params);
+    log.append({ phase: o.phase, event: 'eval', ...report });
+    await trainer.save(o.checkpointPath, { fingerprint: o.fingerprint, phase: o.phase, step: result.step, done: true, cpuSeconds: result.cpuSeconds, eval: report });
     return { ...result, eval: report };
   } finally {
     await trainer.release();
   }
+}
+
+export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
+  const { plan, dir } = ctx;
+  const checkpointPath = vaeCheckpointPath(dir);
+  const pool = await vaePool(plan, dir);
+  const graph = buildVaeTrainingGraph(plan.model, plan.vae.batch, plan.vae.crop, vaeLossWeights(plan));
+  return runAutoencoderPhase(ctx, {
+    phase: 'vae',
+    model: graph.model,
+    graph,
+    schedule: plan.vae,
+    checkpointPath,
+    fingerprint: fingerprint(plan, 'vae'),
+    batchAt: (step) => vaeBatch(plan, pool, step),
+    evaluate: (trained) => evaluateAutoencoder(plan.model, trained, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: checkpointPath }),
+  });
 }
