@@ -4,6 +4,7 @@
 // report gives the same card.
 
 import { UserError } from '../../../../shared/errors';
+import { meanOf } from './change-ratio';
 import { RATIO_TARGET, type QualityReport } from './report';
 
 export const QUALITY_BEGIN = '<!-- quality:begin -->';
@@ -56,6 +57,12 @@ export function renderQualitySection(r: QualityReport): string {
       `**VAE floor** = the outside change of a plain encode-decode round trip of the same normal images (what the outside change would be if generation left the background latent alone).`,
   );
   lines.push(
+    `- **to real** = mean |output - real defect| (8-bit) over mask pixels, where the real defect is the corpus' own defect of the family ` +
+      `painted into the same image at the same mask (grid column 4), and the output is the final image after paste-back; **untouched** = the same ` +
+      `for the unchanged normal image (painting nothing). Lower is closer to what the defect looks like; a model that paints a ` +
+      `plausible defect scores below untouched, one that paints something else (e.g. coloured noise) can score above it.`,
+  );
+  lines.push(
     `- Held-out families (never in pretraining) are learnt by textual inversion (\`learnDefect\`, ${s.inversionSteps} steps) from ` +
       `${s.inversionPairs} image-mask pairs of their own sample stream, then generated like the others from the learnt embedding.`,
   );
@@ -65,13 +72,19 @@ export function renderQualitySection(r: QualityReport): string {
       `Mask shapes differ between families, so a control classifier sees the masks alone (flat grey images).`,
   );
   lines.push('');
-  lines.push('| defect family | conditioning | samples | inside | outside | VAE floor | ratio | classifier recall |');
-  lines.push('|---|---|---|---|---|---|---|---|');
+  lines.push('| defect family | conditioning | samples | inside | outside | VAE floor | ratio | to real (untouched) | classifier recall |');
+  lines.push('|---|---|---|---|---|---|---|---|---|');
   for (const f of r.families) {
     const how = f.conditioning === 'token-rows' ? 'pretrained token rows' : `textual inversion (loss ${num(f.inversion?.finalLoss ?? Number.NaN, 4)})`;
     const ratio = f.ratio >= RATIO_TARGET ? `**${num(f.ratio)}**` : num(f.ratio);
-    lines.push(`| ${f.defect} | ${how} | ${f.samples} | ${num(f.inside)} | ${num(f.outside)} | ${num(f.vaeOutside)} | ${ratio} | ${pct(f.classifierRecall)} |`);
+    lines.push(`| ${f.defect} | ${how} | ${f.samples} | ${num(f.inside)} | ${num(f.outside)} | ${num(f.vaeOutside)} | ${ratio} | ${num(f.toReal)} (${num(f.untouchedToReal)}) | ${pct(f.classifierRecall)} |`);
   }
+  lines.push('');
+  const closer = r.families.filter((f) => f.toReal < f.untouchedToReal).length;
+  lines.push(
+    `Distance to the real defect, mean over the families: **${num(meanOf(r.families.map((f) => f.toReal)))}** (untouched ` +
+      `${num(meanOf(r.families.map((f) => f.untouchedToReal)))}); closer than untouched for ${closer} of ${r.families.length} families.`,
+  );
   lines.push('');
   const c = r.classifier;
   lines.push(

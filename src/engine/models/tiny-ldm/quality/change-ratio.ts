@@ -72,6 +72,12 @@ export function measureChange(
   };
 }
 
+/** Mean of the finite values (NaN when there is none). */
+export function meanOf(values: readonly number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length ? finite.reduce((a, v) => a + v, 0) / finite.length : Number.NaN;
+}
+
 export interface ChangeSummary {
   samples: number;
   inside: number;
@@ -82,8 +88,7 @@ export interface ChangeSummary {
 
 /** A family's figure over its samples: mean inside over mean outside (samples without an outside region are skipped for it). */
 export function summariseChange(measures: readonly ChangeMeasure[]): ChangeSummary {
-  const mean = (values: number[]): number => (values.length ? values.reduce((a, v) => a + v, 0) / values.length : Number.NaN);
-  const inside = mean(measures.map((m) => m.inside).filter((v) => Number.isFinite(v)));
-  const outside = mean(measures.map((m) => m.outside).filter((v) => Number.isFinite(v)));
+  const inside = meanOf(measures.map((m) => m.inside));
+  const outside = meanOf(measures.map((m) => m.outside));
   return { samples: measures.length, inside, outside, ratio: outside === 0 ? (inside > 0 ? Infinity : Number.NaN) : inside / outside };
 }

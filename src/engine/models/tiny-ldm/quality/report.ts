@@ -21,6 +21,14 @@ export interface FamilyQuality {
   /** the outside change of a plain VAE round trip (encode, decode) of the same normal images: the floor of `outside` */
   vaeOutside: number;
   ratio: number;
+  /**
+   * mean absolute 8-bit difference between the output (after paste-back) and the REAL defect of
+   * the same family painted by the corpus into the same image at the same mask, over mask pixels:
+   * how far what the model paints is from what the defect looks like
+   */
+  toReal: number;
+  /** the same for the untouched normal image: the score of painting nothing */
+  untouchedToReal: number;
   /** share of this family's generated defects the classifier put in this family */
   classifierRecall: number;
   inversion?: { pairs: number; steps: number; finalLoss: number };

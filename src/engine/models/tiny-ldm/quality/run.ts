@@ -19,7 +19,7 @@ import type { SamplerSettings } from '../../../diffusion/schedulers';
 import { loadBuiltinModel, readBuiltinManifest } from '../../builtin/load';
 import type { Conditioning } from '../../types';
 import { renderQualitySection, replaceQualitySection } from './card';
-import { measureChange, outsideDistance, summariseChange, type ChangeMeasure } from './change-ratio';
+import { meanOf, measureChange, outsideDistance, summariseChange, type ChangeMeasure } from './change-ratio';
 import { classifyFamilies, DEFAULT_CLASSIFIER, recall, type ClassifierItem, type ClassifierSettings } from './family-classifier';
 import { encodeGrid, GRID_COLUMNS, type GridRow } from './grid';
 import { learnedConditioning, learnHeldOutFamily, type LearnedFamily } from './inversion';
@@ -121,7 +121,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
     const model = await loadBuiltinModel(packageDir);
     const facts = model.facts;
     const size = facts.imageSize.width;
-    const measured: { defect: string; kind: FamilyQuality['conditioning']; measures: ChangeMeasure[]; roundTrips: ChangeMeasure[] }[] = [];
+    const measured: { defect: string; kind: FamilyQuality['conditioning']; measures: ChangeMeasure[]; roundTrips: ChangeMeasure[]; toReal: number[]; untouchedToReal: number[] }[] = [];
     const generatedItems: ClassifierItem[] = [];
     const gridRows: GridRow[] = [];
     const distance = outsideDistance(size, facts.latentSize.width, DEFAULT_PASTE_BACK);
@@ -138,6 +138,8 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         log(`${job.defect}: generating ${options.samplesPerFamily} samples (${job.kind})`);
         const measures: ChangeMeasure[] = [];
         const roundTrips: ChangeMeasure[] = [];
+        const toReal: number[] = [];
+        const untouchedToReal: number[] = [];
         for (let i = 0; i < options.samplesPerFamily; i++) {
           const s = qualitySample(options.seed, 'eval', job.defect, i, size);
           const mask = { width: s.normal.width, height: s.normal.height, data: s.mask };
@@ -163,10 +165,13 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
           // the floor of the outside change: the VAE's own round trip of the normal image
           const roundTrip = tensorToImage(await model.decode(await model.encode(imageToTensor(s.normal), 1), 1), size, size);
           roundTrips.push(measureChange(s.normal.data, roundTrip.data, s.mask, s.normal, distance));
+          // inside the mask, how far the output and the untouched image are from the real defect
+          toReal.push(measureChange(s.reference.data, result.image.data, s.mask, s.normal, distance).inside);
+          untouchedToReal.push(measureChange(s.reference.data, s.normal.data, s.mask, s.normal, distance).inside);
           generatedItems.push({ image: result.image, mask: s.mask, label: CORPUS_DEFECTS.indexOf(job.defect) });
           if (i === 0) gridRows.push({ normal: s.normal, mask: s.mask, generated: result.image, reference: s.reference });
         }
-        measured.push({ defect: job.defect, kind: job.kind, measures, roundTrips });
+        measured.push({ defect: job.defect, kind: job.kind, measures, roundTrips, toReal, untouchedToReal });
       }
     } finally {
       await model.release();
@@ -203,6 +208,8 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         outside: summary.outside,
         vaeOutside: summariseChange(m.roundTrips).outside,
         ratio: summary.ratio,
+        toReal: meanOf(m.toReal),
+        untouchedToReal: meanOf(m.untouchedToReal),
         classifierRecall: recall(classes.confusion, CORPUS_DEFECTS.indexOf(m.defect)),
         ...(m.kind === 'textual-inversion' && inv ? { inversion: { pairs: inv.pairs, steps: inv.steps, finalLoss: inv.finalLoss } } : {}),
       };
