@@ -1,9 +1,11 @@
 // `npm run train:base`: pretrains the built-in tiny LDM on the procedural corpus, on CPU, and
-// exports resources/models/tiny-ldm. Resumable: run it again after a stop (Ctrl-C, --minutes,
+// exports resources/models/tiny-ldm (the v2 plan: VAE, wider decoder, latents, UNet, export). Resumable: run it again after a stop (Ctrl-C, --minutes,
 // kill -9) and it continues from the last checkpoint.
 //
-//   --plan v1|v2              v1: the shipped design (default); v2: 4 latent channels + KL-regularised
-//                             encoder (TINY_LDM_V2), training folder ~/.cache/defectforge/train-base-v2
+//   --plan v1|v2              v2 (default, shipped): 4 latent channels + KL-regularised encoder
+//                             (TINY_LDM_V2) and a wider decoder, training folder
+//                             ~/.cache/defectforge/train-base-v2; v1: the first design (16 channels,
+//                             ~/.cache/defectforge/train-base, package name tiny-ldm-v1)
 //   --latent-channels N       latent experiments: another channel count (4..16)
 //   --kl BETA|off             latent experiments: gaussian posterior with KL weight BETA, or none
 //   --vae-steps N             latent experiments: another VAE step count
@@ -44,7 +46,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { plan: 'v1', variant: {}, smoke: false, evalVae: false, preview: false, probe: false };
+  const args: Args = { plan: 'v2', variant: {}, smoke: false, evalVae: false, preview: false, probe: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {

@@ -17,6 +17,7 @@ import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/m
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
 import { BASE_PLAN, BASE_PLAN_V2, SMOKE_PLAN, SMOKE_PLAN_V2, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
+import { DEFAULT_MODEL_NAME } from '../../../../src/main/default-model';
 import { findRule } from '../../../../src/engine/autodiff/table';
 import type { RuleEntry } from '../../../../src/engine/autodiff/types';
 import { gradCheck } from '../../../helpers/gradcheck';
@@ -173,7 +174,9 @@ test('exported encoder of a gaussian VAE returns the posterior mean, determinist
   assert.ok(logvar.some((v) => Math.abs(v) > 1e-3));
 });
 
-test('plan selection: v1 stays the shipped design, v2 is 4 channels + KL in its own folder', () => {
+test('plan selection: v2 (4 channels + KL, wider decoder, own folder) is the shipped tiny-ldm; v1 stays trainable', () => {
+  assert.equal(BASE_PLAN_V2.name, DEFAULT_MODEL_NAME, 'the default export replaces the embedded default model');
+  assert.equal(BASE_PLAN.name, 'tiny-ldm-v1');
   assert.equal(selectPlan('v1', false), BASE_PLAN);
   assert.equal(selectPlan('v1', true), SMOKE_PLAN);
   assert.equal(selectPlan('v2', false), BASE_PLAN_V2);
@@ -200,7 +203,7 @@ test('plan selection: v1 stays the shipped design, v2 is 4 channels + KL in its 
 
 test('plan variants for the latent experiments: names, posterior switch, loss weights, bad values', () => {
   const c8 = planVariant(BASE_PLAN_V2, { latentChannels: 8, kl: 1e-5, vaeSteps: 2000 });
-  assert.equal(c8.name, 'tiny-ldm-v2-c8-kl0.00001-vae2000');
+  assert.equal(c8.name, 'tiny-ldm-c8-kl0.00001-vae2000');
   assert.equal(c8.model.vae.latentChannels, 8);
   assert.equal(c8.vae.klWeight, 1e-5);
   assert.equal(c8.vae.steps, 2000);
