@@ -78,33 +78,28 @@ export const SMOKE_PLAN: TrainPlan = {
   checkpointSteps: 25,
 };
 
+/** A v1 plan's schedules with the v2 latent design: a gaussian VAE (KL weight 1e-4), a decoder phase, the v2 training folder. */
+function withV2Latents(base: TrainPlan, name: string, model: TinyLdmConfig, decoder: NonNullable<TrainPlan['decoder']>): TrainPlan {
+  return { ...base, name, trainFolder: 'train-base-v2', model, vae: { ...base.vae, klWeight: 1e-4 }, decoder };
+}
+
 /**
  * The shipped design since session 3 (`--plan v2`, the default): TINY_LDM_V2 (4 latent channels,
  * gaussian posterior) with KL weight 1e-4 (the short experiments found no measurable difference
  * between 1e-6, 1e-4 and 1e-2: ./LATENT-EXPERIMENTS.md), the same VAE and UNet schedules as
  * BASE_PLAN, then a wider decoder on the frozen encoder; its own training folder.
  */
-export const BASE_PLAN_V2: TrainPlan = {
-  ...BASE_PLAN,
-  name: 'tiny-ldm',
-  trainFolder: 'train-base-v2',
-  model: TINY_LDM_V2,
-  vae: { ...BASE_PLAN.vae, klWeight: 1e-4 },
+export const BASE_PLAN_V2: TrainPlan = withV2Latents(BASE_PLAN, 'tiny-ldm', TINY_LDM_V2,
   // The joint VAE ends at 28.9 dB held-out (4 channels carry less than v1's 16, and its decoder is
   // small); fine-tuning that decoder with an MSE term only reached 29.3 dB in 3,000 steps, while a
   // wider decoder from scratch on the frozen encoder passed the joint VAE's figure by step 2,000
   // (27.1 dB at 1,000, 28.8 dB at 2,000, learning rate still near its peak). ~0.26 CPU s a step.
-  decoder: { steps: 12000, batch: 8, crop: 64, lr: 1e-3, finalLr: 5e-5, warmup: 200, channels: [32, 64, 128, 128], edgeWeight: 0.5, mseWeight: 10 },
-};
+  { steps: 12000, batch: 8, crop: 64, lr: 1e-3, finalLr: 5e-5, warmup: 200, channels: [32, 64, 128, 128], edgeWeight: 0.5, mseWeight: 10 },
+);
 
-export const SMOKE_PLAN_V2: TrainPlan = {
-  ...SMOKE_PLAN,
-  name: 'tiny-ldm-v2-smoke',
-  trainFolder: 'train-base-v2',
-  model: SMOKE_LDM_V2,
-  vae: { ...SMOKE_PLAN.vae, klWeight: 1e-4 },
-  decoder: { steps: 60, batch: 4, crop: 32, lr: 3e-3, finalLr: 3e-4, warmup: 5, channels: [16, 16, 32, 32], edgeWeight: 0.5, mseWeight: 10 },
-};
+export const SMOKE_PLAN_V2: TrainPlan = withV2Latents(SMOKE_PLAN, 'tiny-ldm-v2-smoke', SMOKE_LDM_V2,
+  { steps: 60, batch: 4, crop: 32, lr: 3e-3, finalLr: 3e-4, warmup: 5, channels: [16, 16, 32, 32], edgeWeight: 0.5, mseWeight: 10 },
+);
 
 export type PlanVersion = 'v1' | 'v2';
 

@@ -97,12 +97,11 @@ export interface AutoencoderPhase {
 
 /**
  * Trains (or resumes) an autoencoder phase to its step count, then evaluates it and stores the
- * evaluation in the final checkpoint, where the export reads it.
+ * evaluation in the final checkpoint, where the export reads it. The caller checks first whether
+ * the phase is already finished (finishedPhase), before it loads data and builds the graph.
  */
 export async function runAutoencoderPhase(ctx: PhaseContext, o: AutoencoderPhase): Promise<VaePhaseResult> {
   const { plan, log } = ctx;
-  const finished = await finishedPhase(o.checkpointPath, o.fingerprint, o.schedule.steps);
-  if (finished) return finished;
   const lr = learningRate(o.schedule);
   const trainer = await composeTraining(o.model, {
     loss: o.graph.loss,
@@ -141,6 +140,9 @@ export async function runAutoencoderPhase(ctx: PhaseContext, o: AutoencoderPhase
 export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
   const { plan, dir } = ctx;
   const checkpointPath = vaeCheckpointPath(dir);
+  const print = fingerprint(plan, 'vae');
+  const finished = await finishedPhase(checkpointPath, print, plan.vae.steps);
+  if (finished) return finished;
   const pool = await vaePool(plan, dir);
   const graph = buildVaeTrainingGraph(plan.model, plan.vae.batch, plan.vae.crop, vaeLossWeights(plan));
   return runAutoencoderPhase(ctx, {
@@ -149,7 +151,7 @@ export async function runVaePhase(ctx: PhaseContext): Promise<VaePhaseResult> {
     graph,
     schedule: plan.vae,
     checkpointPath,
-    fingerprint: fingerprint(plan, 'vae'),
+    fingerprint: print,
     batchAt: (step) => vaeBatch(plan, pool, step),
     evaluate: (trained) => evaluateAutoencoder(plan.model, trained, { seed: plan.seed, heldout: plan.eval.heldoutImages, bsdata: plan.eval.bsdataImages, source: checkpointPath }),
   });
