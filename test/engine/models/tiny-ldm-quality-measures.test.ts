@@ -66,8 +66,8 @@ const REPORT: QualityReport = {
     classifier: { size: 64, channels: 8, batch: 16, steps: 400, lr: 3e-3, seed: 3, trainPerFamily: 40 },
   },
   families: [
-    { defect: 'scratch', conditioning: 'token-rows', samples: 2, inside: 41.25, outside: 3.5, vaeOutside: 3.25, ratio: 11.786, toReal: 20.5, untouchedToReal: 30, classifierRecall: 0.5 },
-    { defect: 'crack', conditioning: 'textual-inversion', samples: 2, inside: 12, outside: 4, vaeOutside: 3.9, ratio: 3, toReal: 45, untouchedToReal: 40, classifierRecall: 0, inversion: { pairs: 10, steps: 400, finalLoss: 0.0123 } },
+    { defect: 'scratch', conditioning: 'token-rows', samples: 2, inside: 41.25, outside: 3.5, vaeOutside: 3.25, ratio: 11.786, realRatio: 14.04, toReal: 20.5, untouchedToReal: 30, classifierRecall: 0.5 },
+    { defect: 'crack', conditioning: 'textual-inversion', samples: 2, inside: 12, outside: 4, vaeOutside: 3.9, ratio: 3, realRatio: 8.96, toReal: 45, untouchedToReal: 40, classifierRecall: 0, inversion: { pairs: 10, steps: 400, finalLoss: 0.0123 } },
   ],
   classifier: {
     families: ['scratch', 'crack'],
@@ -88,8 +88,8 @@ const REPORT: QualityReport = {
 
 test('the card section: a table row per family, the grid link, the command; markers replaced, text outside untouched, idempotent', () => {
   const section = renderQualitySection(REPORT);
-  assert.match(section, /\| scratch \| pretrained token rows \| 2 \| 41\.3 \| 3\.5 \| 3\.3 \| \*\*11\.8\*\* \| 20\.5 \(30\.0\) \| 50% \|/);
-  assert.match(section, /\| crack \| textual inversion \(loss 0\.0123\) \| 2 \| 12\.0 \| 4\.0 \| 3\.9 \| 3\.0 \| 45\.0 \(40\.0\) \| 0% \|/);
+  assert.match(section, /\| scratch \| pretrained token rows \| 2 \| 41\.3 \| 3\.5 \| 3\.3 \| \*\*11\.8\*\* \| 14\.0 \| 20\.5 \(30\.0\) \| 50% \|/);
+  assert.match(section, /\| crack \| textual inversion \(loss 0\.0123\) \| 2 \| 12\.0 \| 4\.0 \| 3\.9 \| 3\.0 \| 9\.0 \| 45\.0 \(40\.0\) \| 0% \|/);
   // (20.5 + 45) / 2 and (30 + 40) / 2; only scratch is closer than untouched
   assert.match(section, /mean over the families: \*\*32\.8\*\* \(untouched 35\.0\); closer than untouched for 1 of 2 families/);
   assert.match(section, /accuracy 25%\*\* \(chance 50%/);

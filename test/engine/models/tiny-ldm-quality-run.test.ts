@@ -75,6 +75,8 @@ test('the script measures a tiny package end to end and writes its three files i
     assert.ok(Number.isFinite(f.inside) && f.inside > 0 && Number.isFinite(f.outside) && f.outside > 0, JSON.stringify(f));
     assert.ok(Math.abs(f.ratio - f.inside / f.outside) < 1e-9);
     assert.ok(Number.isFinite(f.vaeOutside) && f.vaeOutside > 0);
+    // the real defect changes its mask (through the round trip) more than the VAE's error outside it
+    assert.ok(Number.isFinite(f.realRatio) && f.realRatio > 1, JSON.stringify(f));
     // the real defect differs from the normal image inside its mask, and the output is an image
     assert.ok(f.untouchedToReal > 0 && f.toReal >= 0 && f.toReal <= 255, JSON.stringify(f));
   }

@@ -54,7 +54,8 @@ export function renderQualitySection(r: QualityReport): string {
       `${s.pasteBack.dilate} px dilation and ${s.pasteBack.feather} px feather). Both are measured on the decoded image **before paste-back**: ` +
       `after it, everything outside the seam is the original's bytes and the outside change is zero by construction. ` +
       `ratio = inside / outside (means over the samples); target >= ${RATIO_TARGET}. ` +
-      `**VAE floor** = the outside change of a plain encode-decode round trip of the same normal images (what the outside change would be if generation left the background latent alone).`,
+      `**VAE floor** = the outside change of a plain encode-decode round trip of the same normal images (what the outside change would be if generation left the background latent alone). ` +
+      `**real defect's ratio** = the same ratio for the corpus' real defect of the family (same image, same mask) after that round trip: what a generator that painted the defect perfectly would score on this autoencoder.`,
   );
   lines.push(
     `- **to real** = mean |output - real defect| (8-bit) over mask pixels, where the real defect is the corpus' own defect of the family ` +
@@ -72,12 +73,12 @@ export function renderQualitySection(r: QualityReport): string {
       `Mask shapes differ between families, so a control classifier sees the masks alone (flat grey images).`,
   );
   lines.push('');
-  lines.push('| defect family | conditioning | samples | inside | outside | VAE floor | ratio | to real (untouched) | classifier recall |');
-  lines.push('|---|---|---|---|---|---|---|---|---|');
+  lines.push(`| defect family | conditioning | samples | inside | outside | VAE floor | ratio | real defect's ratio | to real (untouched) | classifier recall |`);
+  lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const f of r.families) {
     const how = f.conditioning === 'token-rows' ? 'pretrained token rows' : `textual inversion (loss ${num(f.inversion?.finalLoss ?? Number.NaN, 4)})`;
     const ratio = f.ratio >= RATIO_TARGET ? `**${num(f.ratio)}**` : num(f.ratio);
-    lines.push(`| ${f.defect} | ${how} | ${f.samples} | ${num(f.inside)} | ${num(f.outside)} | ${num(f.vaeOutside)} | ${ratio} | ${num(f.toReal)} (${num(f.untouchedToReal)}) | ${pct(f.classifierRecall)} |`);
+    lines.push(`| ${f.defect} | ${how} | ${f.samples} | ${num(f.inside)} | ${num(f.outside)} | ${num(f.vaeOutside)} | ${ratio} | ${num(f.realRatio)} | ${num(f.toReal)} (${num(f.untouchedToReal)}) | ${pct(f.classifierRecall)} |`);
   }
   lines.push('');
   const closer = r.families.filter((f) => f.toReal < f.untouchedToReal).length;

@@ -22,6 +22,13 @@ export interface FamilyQuality {
   vaeOutside: number;
   ratio: number;
   /**
+   * The ratio of the REAL defect (the corpus' own, same image and mask) after the same
+   * encode-decode round trip: what a generator that paints this family perfectly would score on
+   * this autoencoder. A family whose real defect changes its mask little beside the VAE's error
+   * (a subtle fold) has a low reference, and a faithful generator cannot beat it by much.
+   */
+  realRatio: number;
+  /**
    * mean absolute 8-bit difference between the output (after paste-back) and the REAL defect of
    * the same family painted by the corpus into the same image at the same mask, over mask pixels:
    * how far what the model paints is from what the defect looks like

@@ -121,7 +121,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
     const model = await loadBuiltinModel(packageDir);
     const facts = model.facts;
     const size = facts.imageSize.width;
-    const measured: { defect: string; kind: FamilyQuality['conditioning']; measures: ChangeMeasure[]; roundTrips: ChangeMeasure[]; toReal: number[]; untouchedToReal: number[] }[] = [];
+    const measured: { defect: string; kind: FamilyQuality['conditioning']; measures: ChangeMeasure[]; roundTrips: ChangeMeasure[]; realRoundTrips: ChangeMeasure[]; toReal: number[]; untouchedToReal: number[] }[] = [];
     const generatedItems: ClassifierItem[] = [];
     const gridRows: GridRow[] = [];
     const distance = outsideDistance(size, facts.latentSize.width, DEFAULT_PASTE_BACK);
@@ -138,6 +138,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         log(`${job.defect}: generating ${options.samplesPerFamily} samples (${job.kind})`);
         const measures: ChangeMeasure[] = [];
         const roundTrips: ChangeMeasure[] = [];
+        const realRoundTrips: ChangeMeasure[] = [];
         const toReal: number[] = [];
         const untouchedToReal: number[] = [];
         for (let i = 0; i < options.samplesPerFamily; i++) {
@@ -165,13 +166,17 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
           // the floor of the outside change: the VAE's own round trip of the normal image
           const roundTrip = tensorToImage(await model.decode(await model.encode(imageToTensor(s.normal), 1), 1), size, size);
           roundTrips.push(measureChange(s.normal.data, roundTrip.data, s.mask, s.normal, distance));
+          // the reference: the real defect itself through the same round trip, i.e. what a
+          // generator that paints this family's defect perfectly would score on this autoencoder
+          const realRoundTrip = tensorToImage(await model.decode(await model.encode(imageToTensor(s.reference), 1), 1), size, size);
+          realRoundTrips.push(measureChange(s.normal.data, realRoundTrip.data, s.mask, s.normal, distance));
           // inside the mask, how far the output and the untouched image are from the real defect
           toReal.push(measureChange(s.reference.data, result.image.data, s.mask, s.normal, distance).inside);
           untouchedToReal.push(measureChange(s.reference.data, s.normal.data, s.mask, s.normal, distance).inside);
           generatedItems.push({ image: result.image, mask: s.mask, label: CORPUS_DEFECTS.indexOf(job.defect) });
           if (i === 0) gridRows.push({ normal: s.normal, mask: s.mask, generated: result.image, reference: s.reference });
         }
-        measured.push({ defect: job.defect, kind: job.kind, measures, roundTrips, toReal, untouchedToReal });
+        measured.push({ defect: job.defect, kind: job.kind, measures, roundTrips, realRoundTrips, toReal, untouchedToReal });
       }
     } finally {
       await model.release();
@@ -208,6 +213,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         outside: summary.outside,
         vaeOutside: summariseChange(m.roundTrips).outside,
         ratio: summary.ratio,
+        realRatio: summariseChange(m.realRoundTrips).ratio,
         toReal: meanOf(m.toReal),
         untouchedToReal: meanOf(m.untouchedToReal),
         classifierRecall: recall(classes.confusion, CORPUS_DEFECTS.indexOf(m.defect)),
