@@ -154,6 +154,31 @@ test('UNet batch: z_t = sqrt(abar_t) scale z0 + sqrt(1 - abar_t) eps, context dr
   }
   assert.ok(sawMasked, 'no masked-loss batch in 12 steps');
   assert.ok(sawNull, 'no dropped context in 12 steps');
+
+  // defectWeight: the same draws; in the plain batches a defect's cells (any coverage) weigh 5
+  const weighted = { ...plan, unet: { ...plan.unet, defectWeight: 5 } };
+  let sawWeighted = false;
+  for (let step = 1; step <= 12; step++) {
+    const plain = unetBatch(plan, data, vocab, step);
+    const b = unetBatch(weighted, data, vocab, step);
+    for (const k of ['sample', 'eps_target', 'timestep', 'label_onehot', 'spatial_keep', 'mask']) assert.deepEqual(b[k], plain[k], `step ${step}: ${k} changed`);
+    const w0 = [...(plain['loss_weight']!.data as Float32Array)];
+    const w = [...(b['loss_weight']!.data as Float32Array)];
+    if (w0.some((v) => v === 0)) {
+      assert.deepEqual(w, w0, `step ${step}: a masked-loss batch keeps METHOD.md's 0/1 weights`);
+      continue;
+    }
+    const masks = b['mask']!.data as Float32Array;
+    for (let n = 0; n < 6; n++) {
+      const cells = w.slice(n * g * g, (n + 1) * g * g);
+      // only dataset sample 1 (a defect) has a mask: its top-left 2x2 cells
+      const hasMask = masks[n * S * S]! > 0;
+      const expected = Array.from({ length: g * g }, (_, i) => (hasMask && [0, 1, g, g + 1].includes(i) ? 5 : 1));
+      assert.deepEqual(cells, expected, `step ${step} sample ${n}`);
+      if (hasMask) sawWeighted = true;
+    }
+  }
+  assert.ok(sawWeighted, 'no weighted defect sample in 12 steps');
 });
 
 test('the training folder: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base', () => {

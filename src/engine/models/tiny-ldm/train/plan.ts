@@ -42,6 +42,8 @@ export interface TrainPlan {
     dropMask: number;
     /** per batch: train with the masked loss of METHOD.md */
     maskedLossBatches: number;
+    /** in the other batches, the loss weight of the latent cells a defect touches (others 1; absent: 1) */
+    defectWeight?: number;
   };
   eval: { heldoutImages: number; bsdataImages: number };
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
@@ -115,11 +117,14 @@ export interface LatentVariant {
   /** beta of the KL term; switches the VAE to the gaussian posterior. 'off': deterministic VAE */
   kl?: number | 'off';
   vaeSteps?: number;
+  /** plan.unet.defectWeight (the UNet phase only: the autoencoder and latents stay valid) */
+  defectWeight?: number;
 }
 
 /**
  * A plan with another latent design, for the short latent-space experiments: the channel count,
- * the posterior (KL weight or none) and the VAE step count changed, the name saying how. A
+ * the posterior (KL weight or none) and the VAE step count changed, the name saying how; or with
+ * another UNet defect weight (the autoencoder's and the latents' fingerprints unchanged). A
  * deterministic VAE gets the latent L2 term of BASE_PLAN; a gaussian one the KL term instead.
  */
 export function planVariant(plan: TrainPlan, v: LatentVariant): TrainPlan {
@@ -147,10 +152,16 @@ export function planVariant(plan: TrainPlan, v: LatentVariant): TrainPlan {
     name += `-vae${v.vaeSteps}`;
     schedule.warmup = Math.min(schedule.warmup, Math.floor(v.vaeSteps / 4));
   }
+  let unet = plan.unet;
+  if (v.defectWeight !== undefined) {
+    if (!(Number.isFinite(v.defectWeight) && v.defectWeight >= 1)) throw new Error(`the defect weight must be a number >= 1, got ${v.defectWeight}`);
+    unet = { ...unet, defectWeight: v.defectWeight };
+    name += `-dw${v.defectWeight}`;
+  }
   if (vae.posterior === 'gaussian' && schedule.klWeight === undefined) throw new Error(`plan ${name}: a gaussian VAE needs a KL weight`);
   const model = { ...plan.model, vae };
   checkConfig(model);
-  return { ...plan, name, model, vae: schedule };
+  return { ...plan, name, model, vae: schedule, unet };
 }
 
 /** Warmup then cosine decay; `step` is the 1-based number of the update being made. */

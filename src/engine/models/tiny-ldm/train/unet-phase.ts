@@ -7,7 +7,11 @@
 //   never take spatial tokens (they ARE the mask)
 // Per batch, with probability maskedLossBatches, METHOD.md's masked loss: defect samples weigh
 // the squared error by m' (mask on the latent grid, majority of the cell; any coverage when the
-// defect is thinner than a cell), the other samples by 0; otherwise plain MSE everywhere.
+// defect is thinner than a cell), the other samples by 0; otherwise MSE everywhere, in which the
+// cells a defect touches (any coverage) weigh defectWeight (default 1: plain MSE) and all other
+// cells 1. Why: blended generation only ever asks the UNet for the masked cells, and a thin
+// defect (a scratch) touches a few percent of its image's cells, so under plain MSE its look is a
+// sliver of the loss and the model learns to paint it faintly.
 
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
@@ -32,6 +36,7 @@ export const unetCheckpointPath = (dir: string): string => path.join(dir, 'unet.
 export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVocabulary, step: number): Record<string, HostTensor> {
   const cfg = plan.model;
   const { batch, dropAll, dropLabels, dropMask, maskedLossBatches } = plan.unet;
+  const defectWeight = plan.unet.defectWeight ?? 1;
   const g = latentSize(cfg);
   const C = cfg.vae.latentChannels;
   const S = cfg.imageSize;
@@ -66,16 +71,22 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
     sequences.push(nullLabels ? Array.from({ length: 1 + cfg.defectTokens }, () => NULL_TOKEN) : sampleLabels(label, cfg.defectTokens));
     keep[b] = nullMask || label.kind === 'mask-image' ? 0 : 1;
     unpackMask(data.masks, S * S, index, mask, b * S * S);
+    const pixels = mask.subarray(b * S * S, (b + 1) * S * S);
+    const cells = weight.subarray(b * g * g, (b + 1) * g * g);
     if (masked && label.kind === 'defect') {
-      const pixels = mask.subarray(b * S * S, (b + 1) * S * S);
       let m = maskToLatent(pixels, { width: S, height: S }, { width: g, height: g }, 'majority');
       if (!m.some((v) => v > 0)) m = maskToLatent(pixels, { width: S, height: S }, { width: g, height: g }, 'any');
-      weight.set(m, b * g * g);
+      cells.set(m);
       maskedAny = true;
+    } else if (!masked && label.kind === 'defect' && defectWeight !== 1) {
+      const m = maskToLatent(pixels, { width: S, height: S }, { width: g, height: g }, 'any');
+      for (let i = 0; i < cells.length; i++) cells[i] = 1 + (defectWeight - 1) * m[i]!;
+    } else if (!masked) {
+      cells.fill(1);
     }
   }
   // a masked batch without a defect sample falls back to the plain loss
-  if (!masked || !maskedAny) weight.fill(1);
+  if (masked && !maskedAny) weight.fill(1);
   const f = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
   const V = vocabulary.labels.length;
   return {
