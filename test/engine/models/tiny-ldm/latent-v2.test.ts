@@ -221,6 +221,13 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   assert.throws(() => planVariant(BASE_PLAN, { latentChannels: 2 }), /latent channels must be 4\.\.16, got 2/);
   assert.throws(() => planVariant(BASE_PLAN, { kl: -1 }), /KL weight must be a number >= 0/);
   assert.throws(() => planVariant(BASE_PLAN, { vaeSteps: 0 }), /VAE steps must be a positive integer/);
+  // a UNet defect weight reuses the trained autoencoder, decoder and latents (same fingerprints)
+  const dw = planVariant(BASE_PLAN_V2, { defectWeight: 5 });
+  assert.equal(dw.name, 'tiny-ldm-dw5');
+  assert.equal(dw.unet.defectWeight, 5);
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(dw, phase), fingerprint(BASE_PLAN_V2, phase), phase);
+  assert.notEqual(fingerprint(dw, 'unet'), fingerprint(BASE_PLAN_V2, 'unet'));
+  assert.throws(() => planVariant(BASE_PLAN_V2, { defectWeight: 0.5 }), /defect weight must be a number >= 1, got 0\.5/);
   assert.throws(() => vaeLossWeights({ ...BASE_PLAN_V2, vae: { ...BASE_PLAN.vae } }), /needs vae.klWeight/);
   assert.throws(() => buildVaeTrainingGraph(SMOKE_LDM_V2, 1, 16), /gaussian VAE needs a KL weight/);
 });
