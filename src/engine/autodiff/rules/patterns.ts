@@ -52,6 +52,10 @@ const isOp = (node: Node | undefined, opType: string): node is Node => node !== 
  * six full-size passes. Jointly,
  *   dy/dx = s + x s (1 - s) = s + y (1 - s),
  * four passes: Sub, Mul, Add, Mul (y is the forward's own output, nothing is recomputed).
+ * In an inference graph ORT fuses the pair into one QuickGelu kernel (all 15 SiLUs of the bench
+ * UNet); here s feeds the backward, so the training graph's forward keeps Sigmoid + Mul. Taking
+ * s from a second Sigmoid in the backward instead would let the forward fuse, but moves the pass
+ * rather than saving it (QuickGelu costs what Sigmoid does: both are the exp).
  */
 export const siluPattern: PatternEntry = {
   name: 'SiLU',
