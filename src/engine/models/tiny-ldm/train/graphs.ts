@@ -23,7 +23,7 @@
 import { GraphBuilder } from '../../../onnx/builder';
 import type { Model } from '../../../onnx/ir';
 import { Net, type Value } from '../../../nn';
-import { latentSize, vaeFactor, type TinyLdmConfig } from '../config';
+import { latentSize, type TinyLdmConfig } from '../config';
 import { spatialEncoder } from '../spatial-encoder';
 import { buildVocabulary, initialTokenTable, oneHot, NULL_TOKEN, type TokenVocabulary } from '../tokens';
 import { tinyLdmUNet } from '../unet';
@@ -97,29 +97,16 @@ function buildGaussianVaeTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: 
   return { model: b.toModel(), params: [...net.params], loss: 'loss', metrics: ['l1', 'edge', 'kl', 'latent_ms', 'logvar_mean'] };
 }
 
-/** The latent window input of the decoder's training graph on latents. */
-export const DECODER_LATENT_INPUT = 'latent';
-
 export interface DecoderTrainingGraph extends TrainingGraph {
   /** the frozen encoder's initializers (to be loaded from the VAE checkpoint) */
   encoderParams: string[];
 }
 
-/**
- * The decoder's training graph on the frozen encoder. input 'crops': the encoder runs on each
- * image crop inside the graph (its weights are `encoderParams`). input 'latents': the graph takes
- * the crop's window of the whole image's latent (input 'latent' [batch, C, crop/f, crop/f],
- * computed once per pool image by decoder-phase.ts), so no encoder runs per step and the decoder
- * learns from the very latents it decodes at inference (not from a crop's, whose border cells saw
- * zero padding).
- */
-export function buildDecoderTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights: { edge: number; mse: number }, input: 'crops' | 'latents' = 'crops'): DecoderTrainingGraph {
+export function buildDecoderTrainingGraph(cfg: TinyLdmConfig, batch: number, crop: number, weights: { edge: number; mse: number }): DecoderTrainingGraph {
   const b = new GraphBuilder('tiny_ldm_decoder_training');
   const net = new Net(b, cfg.seed);
   const image: Value = { name: b.input('image', 'float32', [batch, 3, crop, crop]), shape: [batch, 3, crop, crop] };
-  const g = crop / vaeFactor(cfg.vae);
-  const latentShape = [batch, cfg.vae.latentChannels, g, g];
-  const latent = input === 'crops' ? vaeEncoder(net, image, cfg.vae) : { name: b.input(DECODER_LATENT_INPUT, 'float32', latentShape), shape: latentShape };
+  const latent = vaeEncoder(net, image, cfg.vae);
   const encoderParams = [...net.params];
   const recon = vaeDecoder(net, latent, cfg.vae);
   const l1 = l1Loss(net, recon, image);

@@ -31,18 +31,7 @@ export interface TrainPlan {
    * Optional phase after the VAE: a decoder with `channels` retrained on the frozen encoder
    * (graphs.ts, buildDecoderTrainingGraph), shipped in place of the VAE's own decoder.
    */
-  decoder?: PhaseSchedule & {
-    crop: number;
-    channels: number[];
-    edgeWeight: number;
-    mseWeight: number;
-    /**
-     * what the decoder learns from (graphs.ts, buildDecoderTrainingGraph): 'crops' (absent) runs
-     * the frozen encoder on every crop; 'latents' encodes each pool image (and its mirror) once
-     * and trains on latent-aligned windows of those latents: no encoder per step
-     */
-    input?: 'crops' | 'latents';
-  };
+  decoder?: PhaseSchedule & { crop: number; channels: number[]; edgeWeight: number; mseWeight: number };
   latents: { samples: number; chunk: number };
   unet: PhaseSchedule & {
     /** per sample: all context slots '<null>' (the CFG unconditional) */
