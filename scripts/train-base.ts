@@ -27,14 +27,14 @@
 import path from 'node:path';
 import { readCheckpoint } from '../src/engine/autodiff/checkpoint';
 import { configureRuntime } from '../src/engine/runtime';
-import { defaultTrainDir, evaluateAutoencoder, planVariant, runPretraining, selectPlan, vaeCheckpointPath, type LatentVariant, type PhaseName } from '../src/engine/models/tiny-ldm/train';
+import { defaultTrainDir, evaluateAutoencoder, planVariant, runPretraining, selectPlan, vaeCheckpointPath, type PlanVariant, type PhaseName } from '../src/engine/models/tiny-ldm/train';
 import { PROBE_SETTINGS, runProbe } from '../src/engine/models/tiny-ldm/train/probe';
 import { writePreview } from '../src/engine/models/tiny-ldm/train/preview';
 import { isUserError } from '../src/shared/errors';
 
 interface Args {
   plan: string;
-  variant: LatentVariant;
+  variant: PlanVariant;
   phase?: PhaseName;
   minutes?: number;
   smoke: boolean;

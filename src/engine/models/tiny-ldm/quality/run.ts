@@ -125,6 +125,8 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
     const generatedItems: ClassifierItem[] = [];
     const gridRows: GridRow[] = [];
     const distance = outsideDistance(size, facts.latentSize.width, DEFAULT_PASTE_BACK);
+    /** the image through the model's own encode-decode, with nothing generated */
+    const roundTrip = async (image: Parameters<typeof imageToTensor>[0]) => tensorToImage(await model.decode(await model.encode(imageToTensor(image), 1), 1), size, size);
     let tokenFamilies: string[];
     try {
       const modelDefects = model.tokens.defects();
@@ -164,12 +166,10 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
           );
           measures.push(measureChange(s.normal.data, result.decoded!.data, s.mask, s.normal, distance));
           // the floor of the outside change: the VAE's own round trip of the normal image
-          const roundTrip = tensorToImage(await model.decode(await model.encode(imageToTensor(s.normal), 1), 1), size, size);
-          roundTrips.push(measureChange(s.normal.data, roundTrip.data, s.mask, s.normal, distance));
+          roundTrips.push(measureChange(s.normal.data, (await roundTrip(s.normal)).data, s.mask, s.normal, distance));
           // the reference: the real defect itself through the same round trip, i.e. what a
           // generator that paints this family's defect perfectly would score on this autoencoder
-          const realRoundTrip = tensorToImage(await model.decode(await model.encode(imageToTensor(s.reference), 1), 1), size, size);
-          realRoundTrips.push(measureChange(s.normal.data, realRoundTrip.data, s.mask, s.normal, distance));
+          realRoundTrips.push(measureChange(s.normal.data, (await roundTrip(s.reference)).data, s.mask, s.normal, distance));
           // inside the mask, how far the output and the untouched image are from the real defect
           toReal.push(measureChange(s.reference.data, result.image.data, s.mask, s.normal, distance).inside);
           untouchedToReal.push(measureChange(s.reference.data, s.normal.data, s.mask, s.normal, distance).inside);

@@ -112,7 +112,8 @@ export function selectPlan(version: string, smoke: boolean): TrainPlan {
   throw new Error(`--plan must be v1 or v2, got '${version}'`);
 }
 
-export interface LatentVariant {
+/** What an experiment changes in a plan (planVariant): the latent design, the VAE steps or the UNet defect weight. */
+export interface PlanVariant {
   latentChannels?: number;
   /** beta of the KL term; switches the VAE to the gaussian posterior. 'off': deterministic VAE */
   kl?: number | 'off';
@@ -127,7 +128,7 @@ export interface LatentVariant {
  * another UNet defect weight (the autoencoder's and the latents' fingerprints unchanged). A
  * deterministic VAE gets the latent L2 term of BASE_PLAN; a gaussian one the KL term instead.
  */
-export function planVariant(plan: TrainPlan, v: LatentVariant): TrainPlan {
+export function planVariant(plan: TrainPlan, v: PlanVariant): TrainPlan {
   const vae = { ...plan.model.vae };
   const schedule = { ...plan.vae };
   let name = plan.name;
