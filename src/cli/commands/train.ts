@@ -106,7 +106,8 @@ export const trainCommand: CommandSpec = {
     model: { type: 'string', valueName: 'dir', description: 'model folder: a DefectForge package or an SD 1.x ONNX folder (default: the installed default model)' },
     size: { type: 'string', valueName: 'WxH', description: 'SD 1.x folders exported without a fixed image size: learn at this pixel size (default 512x512)' },
     seed: { type: 'string', valueName: 'n', description: 'random seed (default 0)' },
-    lr: { type: 'string', valueName: 'x', description: 'Adam learning rate (default 0.02)' },
+    lr: { type: 'string', valueName: 'x', description: "Adam learning rate of the anomaly embedding (default 0.02)" },
+    'encoder-lr': { type: 'string', valueName: 'x', description: "Adam learning rate of the spatial encoder (default 0.002)" },
     batch: { type: 'string', valueName: 'n', description: 'batch size (default 4)' },
     variants: { type: 'string', valueName: 'n', description: 'augmented copies encoded per training image (default 8)' },
     family: { type: 'string', valueName: 'label', description: 'a texture/product family of the model for the context' },
@@ -124,7 +125,7 @@ export const trainCommand: CommandSpec = {
       const model = optionString(args, 'model');
       // imageSize: SD 1.x folders with a symbolic size (learnDefect's `imageSize` setting)
       const params: LearnDefectParams = { project: project.dir, type: type.label, model: model ? resolve(io.cwd, model) : defaultModelDir() };
-      const numbers = { steps: optionInteger(args, 'steps', 1), seed: optionInteger(args, 'seed', 0), batch: optionInteger(args, 'batch', 1), variants: optionInteger(args, 'variants', 1), previewEvery: optionInteger(args, 'preview-every', 0), lr: optionNumber(args, 'lr') };
+      const numbers = { steps: optionInteger(args, 'steps', 1), seed: optionInteger(args, 'seed', 0), batch: optionInteger(args, 'batch', 1), variants: optionInteger(args, 'variants', 1), previewEvery: optionInteger(args, 'preview-every', 0), lr: optionNumber(args, 'lr'), encoderLr: optionNumber(args, 'encoder-lr') };
       for (const [k, v] of Object.entries(numbers)) if (v !== undefined) (params as unknown as Record<string, number>)[k] = v;
       const family = optionString(args, 'family');
       if (family) params.family = family;

@@ -51,11 +51,38 @@ export interface LoopState {
   step: number;
   /** the loss of every step done so far */
   lossCurve: number[];
+  /** the probe loss (probeLoss) of the starting parameters, when a resumed checkpoint recorded it */
+  probeStart?: number;
 }
 
 /** The Rng of step s: seeds differ for every (seed, step) pair. */
 export function stepRng(seed: number, step: number): Rng {
   return new Rng((Math.imul(step, 0x9e3779b1) ^ Math.imul(seed >>> 0, 0x85ebca6b) ^ 0x5bd1e995) >>> 0);
+}
+
+/**
+ * Batches of the probe loss. Per-step losses swing with the drawn timestep far more than with
+ * learning, so a rise over training is invisible in the loss curve; the probe evaluates the same
+ * fixed draws (examples, t, eps) before and after training, so the comparison is paired and the
+ * timestep noise cancels. 4 batches cost 8 extra forward + backward passes per run.
+ */
+export const PROBE_BATCHES = 4;
+
+/** The Rng of probe batch i: negative step numbers, which no training step uses. */
+function probeRng(seed: number, i: number): Rng {
+  return stepRng(seed, -1 - i);
+}
+
+/** Mean loss over the fixed probe batches at the trainer's current parameters (no update). */
+export async function probeLoss(trainer: Trainer, examples: readonly CachedExample[], schedule: ScheduleConfig, shapes: LoopShapes, settings: LoopSettings): Promise<number> {
+  if (examples.length === 0) throw new Error('no training examples');
+  const abar = alphasCumprod(schedule);
+  let sum = 0;
+  for (let i = 0; i < PROBE_BATCHES; i++) {
+    const feeds = drawBatch(examples, schedule, abar, shapes, settings.batch, probeRng(settings.seed, i), settings.sharedTimestep ?? false);
+    sum += (await trainer.gradients(feeds)).loss;
+  }
+  return sum / PROBE_BATCHES;
 }
 
 const f32 = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });

@@ -120,7 +120,7 @@ export function resumeLearning(
   req: ResumeRequest,
   run: { jobKind: string; key: string; label: string; what: string; recordOnJob: boolean },
   log: (level: 'info' | 'warn', message: string) => void,
-): { step: number; lossCurve: number[] } {
+): { step: number; lossCurve: number[]; probeStart?: number } {
   const resume = req.resumeFrom
     ? { hash: req.resumeFrom, ckpt: readCheckpointBlob(project, req.resumeFrom) }
     : req.resume
@@ -132,7 +132,8 @@ export function resumeLearning(
     throw new UserError('CHECKPOINT_MISMATCH', `checkpoint blob ${resume.hash}: written by a run with other settings, training images or model; start a new training instead`);
   }
   trainer.restore(resume.ckpt, `checkpoint blob ${resume.hash}`);
-  const state = { step: Number(resume.ckpt.meta['step']), lossCurve: (resume.ckpt.meta['lossCurve'] as number[]) ?? [] };
+  const probeStart = resume.ckpt.meta['probeStart'];
+  const state = { step: Number(resume.ckpt.meta['step']), lossCurve: (resume.ckpt.meta['lossCurve'] as number[]) ?? [], ...(typeof probeStart === 'number' ? { probeStart } : {}) };
   log('info', `${run.label}: resuming ${run.what}at step ${state.step} from checkpoint ${resume.hash.slice(0, 12)}`);
   if (run.recordOnJob && req.jobId != null) storeCheckpoint(project, resume.ckpt, req.jobId);
   return state;

@@ -7,7 +7,7 @@
 // Jobs are submitted with resume: a run stopped earlier (same settings, images and model)
 // continues from its last checkpoint instead of starting over.
 // Settings: the request's over the project's (project.settings_json "learning": {"defect":
-// {steps, seed, batch, lr, variants, previewEvery}, "mask": {steps, seed, batch, lr, variants}})
+// {steps, seed, batch, lr, encoderLr, variants, previewEvery}, "mask": {steps, seed, batch, lr, variants}})
 // over the learners' defaults; learned masks are sampled with project.settings_json
 // "maskSampling": {steps, guidance, threshold, maxAttempts} over the sampler's defaults.
 // With a deadline (eval's time budget), a job still training at the deadline is stopped at its
@@ -29,6 +29,7 @@ export interface DefectLearnSettings {
   seed?: number;
   batch?: number;
   lr?: number;
+  encoderLr?: number;
   variants?: number;
   previewEvery?: number;
 }
@@ -51,7 +52,7 @@ export interface LearnSettings {
 }
 
 const SAMPLING_KEYS = ['steps', 'guidance', 'threshold', 'maxAttempts'] as const;
-const DEFECT_KEYS = ['steps', 'seed', 'batch', 'lr', 'variants', 'previewEvery'] as const;
+const DEFECT_KEYS = ['steps', 'seed', 'batch', 'lr', 'encoderLr', 'variants', 'previewEvery'] as const;
 const MASK_KEYS = ['steps', 'seed', 'batch', 'lr', 'variants'] as const;
 
 function pickNumbers<K extends string>(where: string, value: unknown, keys: readonly K[]): Partial<Record<K, number>> {

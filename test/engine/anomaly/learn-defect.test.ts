@@ -10,6 +10,7 @@ import { JobStore } from '../../../src/main/jobs/job-store';
 import { decodeImage } from '../../../src/engine/imaging';
 import { isUserError } from '../../../src/shared/errors';
 import type { Project } from '../../../src/main/store/project';
+import { defaultModelDir } from '../../../src/main/default-model';
 
 let fx: LearnFixture;
 before(async () => {
@@ -76,6 +77,9 @@ test('a stopped and resumed training ends bit-identical to an uninterrupted one 
   assert.deepEqual(Object.keys(ec.spatialEncoder!).sort(), Object.keys(ea.spatialEncoder!).sort());
   for (const [name, t] of Object.entries(ea.spatialEncoder!)) assert.deepEqual(Buffer.from(ec.spatialEncoder![name]!.data.buffer), Buffer.from(t.data.buffer), name);
   assert.deepEqual(ec.config['lossCurve'], ea.config['lossCurve']);
+  // the starting probe is kept in the checkpoint, so the resumed run reports the same pair
+  assert.deepEqual(c.probeLoss, a.probeLoss);
+  assert.ok(a.probeLoss.start > 0 && a.probeLoss.end > 0);
   assert.equal(ec.modelHash, a.modelHash);
   whole.close();
   split.close();
@@ -96,6 +100,43 @@ test('artifacts are versioned per defect type; the spatial encoder carries over 
   const model = project.db.prepare('SELECT content_hash FROM models WHERE id = ?').pluck().get(row.modelId) as string;
   assert.equal(model, one.modelHash);
   project.close();
+});
+
+test('the spatial encoder learns at its own rate: encoderLr 0 keeps it, the default moves it', async () => {
+  const frozenShort = await fx.newProject('frozen-2');
+  const frozenLong = await fx.newProject('frozen-4');
+  const moving = await fx.newProject('moving-4');
+  const short = await learnDefect({ project: frozenShort, type: 'widget/crack', modelDir: fx.modelDir, settings: { ...settings, steps: 2, encoderLr: 0 } });
+  const long = await learnDefect({ project: frozenLong, type: 'widget/crack', modelDir: fx.modelDir, settings: { ...settings, steps: 4, encoderLr: 0 } });
+  const moved = await learnDefect({ project: moving, type: 'widget/crack', modelDir: fx.modelDir, settings: { ...settings, steps: 4 } });
+  const [es, el, em] = [embeddingOf(frozenShort, short.artifactId), embeddingOf(frozenLong, long.artifactId), embeddingOf(moving, moved.artifactId)];
+  assert.notDeepEqual(Buffer.from(es.anomaly.data.buffer), Buffer.from(el.anomaly.data.buffer), 'e_a keeps learning');
+  const differs = (a: typeof es, b: typeof es) => Object.entries(a.spatialEncoder!).some(([name, t]) => !Buffer.from(t.data.buffer).equals(Buffer.from(b.spatialEncoder![name]!.data.buffer)));
+  assert.equal(differs(es, el), false, 'encoderLr 0: the spatial encoder never moves');
+  assert.equal(differs(el, em), true, 'the default encoderLr moves it');
+  for (const p of [frozenShort, frozenLong, moving]) p.close();
+});
+
+test('a run that makes the fit of its training pairs worse is reported (the embedded model, spatial encoder at lr 0.5)', async () => {
+  // the divergence measured in session 5: on the embedded model the spatial encoder at a far too
+  // high rate drives the probe loss up within 30 steps; the default rate does not
+  const modelDir = defaultModelDir();
+  const run = async (name: string, extra: { encoderLr?: number }) => {
+    const project = await fx.newProject(name);
+    const warnings: string[] = [];
+    const result = await learnDefect({ project, type: 'widget/crack', modelDir, settings: { ...settings, steps: 30, checkpointEvery: 0, ...extra }, log: (level, m) => level === 'warn' && warnings.push(m) });
+    const row = latestArtifact(project, 'anomaly-embedding', findDefectType(project, 'widget/crack').id)!;
+    project.close();
+    return { result, warnings, metrics: row.metrics };
+  };
+  const wild = await run('wild', { encoderLr: 0.5 });
+  assert.ok(wild.result.probeLoss.end > 1.25 * wild.result.probeLoss.start, `probe ${wild.result.probeLoss.start} -> ${wild.result.probeLoss.end}`);
+  assert.equal(wild.warnings.length, 1);
+  assert.match(wild.warnings[0]!, /widget\/crack: learning made the fit of the training pairs worse .*diverged/);
+  assert.deepEqual(wild.metrics['probeLoss'], wild.result.probeLoss);
+  const sane = await run('sane', {});
+  assert.ok(sane.result.probeLoss.end <= 1.25 * sane.result.probeLoss.start, `default run probe ${sane.result.probeLoss.start} -> ${sane.result.probeLoss.end}`);
+  assert.deepEqual(sane.warnings, []);
 });
 
 async function pngOf(width: number, height: number, fill: (x: number, y: number) => number): Promise<Buffer> {

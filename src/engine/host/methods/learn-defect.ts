@@ -6,7 +6,7 @@ import { checkImageSize } from '../../models/sd1/image-size';
 import type { MethodHandler } from '../handler';
 import { paramsObject } from '../params';
 import type { LearnDefectParams } from './learn-protocol';
-import { commonLearnParams, defined, optionalInteger, requiredString, runLearning } from './learn-params';
+import { commonLearnParams, defined, optionalInteger, optionalNumber, requiredString, runLearning } from './learn-params';
 
 const M = 'learnDefect';
 
@@ -21,6 +21,7 @@ export function parseLearnDefectParams(raw: unknown): LearnDefectParams {
     ...defined({
       family: typeof family === 'string' && family !== '' ? family : undefined,
       imageSize,
+      encoderLr: optionalNumber(M, p, 'encoderLr', (v) => v >= 0 && v < 10, 'in [0, 10)'),
       previewEvery: optionalInteger(M, p, 'previewEvery', 0, 1_000_000),
       previewSteps: optionalInteger(M, p, 'previewSteps', 1, 1000),
     }),

@@ -13,6 +13,8 @@ export interface LearnDefectParams {
   steps?: number;
   batch?: number;
   lr?: number;
+  /** the spatial encoder's learning rate (e_a uses lr) */
+  encoderLr?: number;
   seed?: number;
   /** augmented variants encoded per training image */
   variants?: number;
@@ -39,6 +41,8 @@ export interface LearnDefectMethodResult {
   stepsPerSecond: number;
   resumedFromStep: number;
   trainingPairs: number;
+  /** the probe loss of the starting and final parameters; end well above start: the run diverged */
+  probeLoss: { start: number; end: number };
   seconds: number;
 }
 

@@ -3,6 +3,7 @@
 // touched; a card without markers gets them appended at its end; running it twice with the same
 // report gives the same card.
 
+import { DEFAULT_LEARN_DEFECT } from '../../../anomaly/learn-defect';
 import { UserError } from '../../../../shared/errors';
 import { meanOf } from './change-ratio';
 import { RATIO_TARGET, type QualityReport } from './report';
@@ -64,7 +65,7 @@ export function renderQualitySection(r: QualityReport): string {
       `plausible defect scores below untouched, one that paints something else (e.g. coloured noise) can score above it.`,
   );
   lines.push(
-    `- Held-out families (never in pretraining) are learnt by textual inversion (\`learnDefect\`, ${s.inversionSteps} steps) from ` +
+    `- Held-out families (never in pretraining) are learnt by textual inversion (\`learnDefect\`, ${s.inversionSteps} steps, Adam lr ${DEFAULT_LEARN_DEFECT.lr} for e_a and ${DEFAULT_LEARN_DEFECT.encoderLr} for the spatial encoder) from ` +
       `${s.inversionPairs} image-mask pairs of their own sample stream, then generated like the others from the learnt embedding.`,
   );
   lines.push(
