@@ -2,10 +2,13 @@
 // exports resources/models/tiny-ldm (the v2 plan: VAE, wider decoder, latents, UNet, export). Resumable: run it again after a stop (Ctrl-C, --minutes,
 // kill -9) and it continues from the last checkpoint.
 //
-//   --plan v1|v2              v2 (default, shipped): 4 latent channels + KL-regularised encoder
+//   --plan v1|v2|v3           v2 (default, shipped): 4 latent channels + KL-regularised encoder
 //                             (TINY_LDM_V2) and a wider decoder, training folder
 //                             ~/.cache/defectforge/train-base-v2; v1: the first design (16 channels,
-//                             ~/.cache/defectforge/train-base, package name tiny-ldm-v1)
+//                             ~/.cache/defectforge/train-base, package name tiny-ldm-v1); v3: v2 with
+//                             the defect mask into the UNet (TINY_LDM_V3), ~/.cache/defectforge/
+//                             train-base-v3 (copy a finished v2 folder's vae.ckpt, decoder.ckpt,
+//                             vae-pool-*.rgb and latents-* there to train only its UNet)
 //   --latent-channels N       latent experiments: another channel count (4..16)
 //   --kl BETA|off             latent experiments: gaussian posterior with KL weight BETA, or none
 //   --vae-steps N             latent experiments: another VAE step count

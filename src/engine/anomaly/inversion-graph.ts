@@ -44,6 +44,9 @@ export interface EpsInputs {
   tokenCount: number;
   tokenWidth: number;
   latent: { channels: number; width: number; height: number };
+  image: { width: number; height: number };
+  /** the defect mask [B, 1, H, W] in [-1, 1] (the spatial encoder's input), when the graph has one */
+  mask?: string;
 }
 
 /** How a model turns (z_t, t, context rows) into eps (or v) inside the training graph; its weights stay frozen initializers. */
@@ -84,19 +87,30 @@ export interface InversionGraph {
 export const ENCODER_PREFIX = 'E/';
 const UNET_PREFIX = 'unet/';
 
-/** The built-in package's stage: its UNet reads the context rows directly, AAR switched off. */
+/**
+ * The built-in package's stage: its UNet reads the context rows directly, AAR switched off. A UNet
+ * that reads the defect mask (manifest.unetMask) gets the graph's mask as {0, 1}, or no mask (all
+ * 0) when the graph has none (plain inversion of mask images).
+ */
 export function builtinEps(unetModel: Model): ConditionedEps {
   return {
     opsetImports: unetModel.opsetImports.map((o) => ({ ...o })),
-    build(b, { sample, timestep, tokens, batch: B, tokenCount: L, tokenWidth: W, latent }) {
+    build(b, { sample, timestep, tokens, batch: B, tokenCount: L, tokenWidth: W, latent, image, mask }) {
       const { channels: C, width: w, height: h } = latent;
-      const unetShapes: Record<string, number[]> = { sample: [B, C, h, w], timestep: [B], context: [B, L, W], aar_weight: [B, h * w], aar_columns: [B, L] };
+      const maskShape = [B, 1, image.height, image.width];
+      const unetShapes: Record<string, number[]> = { sample: [B, C, h, w], timestep: [B], context: [B, L, W], aar_weight: [B, h * w], aar_columns: [B, L], mask: maskShape };
       const unetInputs = new Set(unetModel.graph.inputs.map((i) => i.name));
       const unet = specialiseShapes(unetModel, Object.fromEntries(Object.entries(unetShapes).filter(([k]) => unetInputs.has(k))));
       const bindings: Record<string, string> = { sample, timestep, context: tokens };
       // AAR off: weight 1 everywhere, no column selected (factor 1 in every layer)
       if (unetInputs.has('aar_weight')) bindings['aar_weight'] = b.constant(new Float32Array(B * h * w).fill(1), [B, h * w], 'float32', 'aar_weight_ones');
       if (unetInputs.has('aar_columns')) bindings['aar_columns'] = b.constant(new Float32Array(B * L), [B, L], 'float32', 'aar_columns_none');
+      if (unetInputs.has('mask')) {
+        // [-1, 1] -> {0, 1}: (m + 1) / 2
+        bindings['mask'] = mask
+          ? b.op('Mul', [b.op('Add', [mask, b.constant(new Float32Array([1]), [1], 'float32', 'one')]), b.constant(new Float32Array([0.5]), [1], 'float32', 'half')])
+          : b.constant(new Float32Array(B * image.width * image.height), maskShape, 'float32', 'unet_mask_none');
+      }
       const unetOut = embedGraph(b, unet, { prefix: UNET_PREFIX, bind: Object.fromEntries(Object.entries(bindings).filter(([k]) => unetInputs.has(k))) });
       return unetOut['eps'] ?? Object.values(unetOut)[0]!;
     },
@@ -134,6 +148,7 @@ export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
   const tokenInputs: string[] = [];
   const encoderWeights = new Map<string, string>();
   const parts: string[] = [];
+  let mask: string | undefined;
   for (const segment of spec.segments) {
     if (segment.kind === 'fixed') {
       const n = segment.rows.length / W;
@@ -148,7 +163,7 @@ export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
       parts.push(b.op('Expand', [lifted, b.ints([B, segment.tokens, W])]));
     } else {
       if (!spec.encoder) throw new Error('an encoder segment needs the spatial encoder graph');
-      const mask = b.input('mask', 'float32', [B, 1, spec.image.height, spec.image.width]);
+      mask = b.input('mask', 'float32', [B, 1, spec.image.height, spec.image.width]);
       batchInputs.push(mask);
       const encoder = specialiseShapes(spec.encoder, { mask: [B, 1, spec.image.height, spec.image.width] });
       const weights = new Set(encoderWeightNames(encoder));
@@ -168,7 +183,7 @@ export function buildInversionGraph(spec: InversionGraphSpec): InversionGraph {
 
   // ---- forward process and the frozen network(s) ----
   const zt = b.op('Add', [b.op('Mul', [sqrtAbar, z0]), b.op('Mul', [sqrtOneMinus, noise])]);
-  const epsHat = stage.build(b, { sample: zt, timestep, tokens: context, batch: B, tokenCount: L, tokenWidth: W, latent: spec.latent });
+  const epsHat = stage.build(b, { sample: zt, timestep, tokens: context, batch: B, tokenCount: L, tokenWidth: W, latent: spec.latent, image: spec.image, ...(mask ? { mask } : {}) });
 
   // ---- loss ----
   const target = spec.predictionType === 'epsilon' ? noise : b.op('Sub', [b.op('Mul', [sqrtAbar, noise]), b.op('Mul', [sqrtOneMinus, z0])]);

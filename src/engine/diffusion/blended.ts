@@ -84,6 +84,8 @@ interface ItemState {
   paste: PasteBackSettings;
   y0: Float32Array;
   latentMask: Float32Array;
+  /** the pixel mask in {0, 1}, for models whose UNet reads it (facts.unetMask) */
+  unetMask: Float32Array | undefined;
   cond: ContextPair;
   uncond: ContextPair | undefined;
   z: Float32Array;
@@ -142,6 +144,7 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
       paste: r.pasteBack ?? DEFAULT_PASTE_BACK,
       y0,
       latentMask: maskToLatent(r.mask, r.normal, facts.latentSize, 'any'),
+      unetMask: facts.unetMask ? Float32Array.from(r.mask, (v) => (v > 0 ? 1 : 0)) : undefined,
       cond: await model.context(r.conditioning),
       uncond,
       z,
@@ -202,7 +205,8 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
 /**
  * One UNet evaluation for the whole batch, with classifier-free guidance batched as
  * [uncond x n, cond x n] when used. Items without AAR weights get weights of exactly 1, which
- * leaves their attention bit-identical to an unweighted run.
+ * leaves their attention bit-identical to an unweighted run. A UNet that reads the mask gets it
+ * in the conditional half only: the unconditional has no mask, as in its pretraining.
  */
 async function predict(
   model: DiffusionModel,
@@ -224,6 +228,8 @@ async function predict(
   const anyWeights = weights.some((w) => w !== undefined);
   const w = anyWeights ? new Float32Array(batch * latentPlane).fill(1) : undefined;
   const cols = anyWeights ? new Float32Array(batch * columnsSize) : undefined;
+  const maskPlane = items[0]!.unetMask?.length ?? 0;
+  const masks = maskPlane > 0 ? new Float32Array(batch * maskPlane) : undefined;
   for (let h = 0; h < halves; h++) {
     const conditional = h === halves - 1;
     for (let k = 0; k < n; k++) {
@@ -232,6 +238,7 @@ async function predict(
       const ctx = conditional ? items[k]!.cond : items[k]!.uncond!;
       context.set(ctx.context, slot * contextSize);
       // only the conditional half has anomaly tokens to re-weight
+      if (conditional && masks) masks.set(items[k]!.unetMask!, slot * maskPlane);
       if (conditional && weights[k]) {
         w!.set(weights[k]!, slot * latentPlane);
         cols!.set(items[k]!.cond.anomalyColumns, slot * columnsSize);
@@ -244,6 +251,7 @@ async function predict(
     timesteps: new Array<number>(batch).fill(t),
     context,
     ...(w && cols ? { attentionWeights: w, attentionColumns: cols } : {}),
+    ...(masks ? { masks } : {}),
   });
   return inputs.map((_, k) => {
     if (halves === 1) return out.slice(k * size, (k + 1) * size);

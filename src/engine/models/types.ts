@@ -24,6 +24,8 @@ export interface ModelFacts {
   contextLength: number;
   schedule: ScheduleConfig;
   /** true when an unconditional context exists (classifier-free guidance) */
+  /** the UNet reads the defect mask (NoiseRequest.masks); absent: false */
+  unetMask?: boolean;
   hasUnconditional: boolean;
   /** grids of the cross-attention layers, for resizing AAR weights */
   attentionGrids: Size2[];
@@ -55,6 +57,11 @@ export interface NoiseRequest {
   attentionWeights?: Float32Array;
   /** AAR: [batch, contextLength] 1 for the columns (anomaly tokens) to re-weight, else 0 */
   attentionColumns?: Float32Array;
+  /**
+   * [batch, H*W] defect masks in {0, 1} at the image size, read by models whose facts say
+   * unetMask (ignored by others); absent: no mask (all 0), as for the unconditional half of CFG
+   */
+  masks?: Float32Array;
 }
 
 export interface DiffusionModel {

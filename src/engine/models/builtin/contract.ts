@@ -15,7 +15,7 @@ export interface IoSpec {
   outputs: Record<string, number[]>;
 }
 
-export type ContractSizes = Pick<BuiltinManifest, 'imageSize' | 'latent' | 'tokens'>;
+export type ContractSizes = Pick<BuiltinManifest, 'imageSize' | 'latent' | 'tokens' | 'unetMask'>;
 
 export function graphContract(m: ContractSizes): Record<GraphRole, IoSpec> {
   const { width: W, height: H } = m.imageSize;
@@ -26,7 +26,7 @@ export function graphContract(m: ContractSizes): Record<GraphRole, IoSpec> {
     vae_encoder: { inputs: { image: [3, H, W] }, outputs: { latent: [C, h, w] } },
     vae_decoder: { inputs: { latent: [C, h, w] }, outputs: { image: [3, H, W] } },
     unet: {
-      inputs: { sample: [C, h, w], timestep: [], context: [L, D], aar_weight: [h * w], aar_columns: [L] },
+      inputs: { sample: [C, h, w], timestep: [], context: [L, D], aar_weight: [h * w], aar_columns: [L], ...(m.unetMask ? { mask: [1, H, W] } : {}) },
       outputs: { eps: [C, h, w] },
     },
     spatial_encoder: { inputs: { mask: [1, H, W] }, outputs: { tokens: [m.tokens.spatialTokens, D] } },

@@ -52,7 +52,9 @@ const EXTERNAL_THRESHOLD_BYTES = 1024;
 export async function writeBuiltinPackage(dir: string, spec: BuiltinPackageSpec): Promise<BuiltinManifest> {
   const target = path.resolve(dir);
   const imageSize = imageSizeOf(spec.graphs.vae_encoder);
-  const sizes = { imageSize, latent: spec.latent, tokens: { ...spec.tokens, vocabulary: spec.vocabulary } };
+  // a UNet with a 'mask' input is a mask-reading UNet (manifest.unetMask); the contract then wants it
+  const unetMask = spec.graphs.unet.graph.inputs.some((i) => i.name === 'mask');
+  const sizes = { imageSize, latent: spec.latent, tokens: { ...spec.tokens, vocabulary: spec.vocabulary }, ...(unetMask ? { unetMask } : {}) };
   const contract = graphContract(sizes);
   for (const role of GRAPH_ROLES) checkGraphContract(spec.graphs[role], role, contract[role]);
   if (spec.tokenTable.length % spec.tokens.width !== 0) {
@@ -100,6 +102,7 @@ export async function writeBuiltinPackage(dir: string, spec: BuiltinPackageSpec)
       schedule: { ...spec.schedule },
       tokens: { ...spec.tokens, vocabulary: { ...spec.vocabulary } },
       attentionGrids: spec.attentionGrids.map((g) => ({ ...g })),
+      ...(unetMask ? { unetMask } : {}),
       files: files as BuiltinManifest['files'],
       ...(externalData.length ? { externalData } : {}),
       ...(spec.training ? { training: spec.training } : {}),

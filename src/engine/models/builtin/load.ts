@@ -143,6 +143,7 @@ class LoadedBuiltinModel implements BuiltinModel {
       contextLength: contextLength(m),
       schedule: m.schedule,
       hasUnconditional: true,
+      ...(m.unetMask ? { unetMask: true } : {}),
       attentionGrids: m.attentionGrids.map((g) => ({ ...g })),
       contentHash: packageContentHash(m),
     };
@@ -271,12 +272,17 @@ class LoadedBuiltinModel implements BuiltinModel {
     this.checkLength('attentionColumns', columns, batch, L);
     const per = this.latentValues;
     const timesteps = Float32Array.from(request.timesteps);
+    const { width: W, height: H } = this.facts.imageSize;
+    const plane = W * H;
+    const masks = this.facts.unetMask ? (request.masks ?? new Float32Array(batch * plane)) : undefined;
+    if (masks) this.checkLength('masks', masks, batch, plane);
     return this.batched(this.sessions.unet, batch, per, 'eps', (s, n) => ({
       sample: f32([n, C, h, w], request.latents.subarray(s * per, (s + n) * per)),
       timestep: f32([n], timesteps.subarray(s, s + n)),
       context: f32([n, L, D], request.context.subarray(s * L * D, (s + n) * L * D)),
       aar_weight: f32([n, cells], weights.subarray(s * cells, (s + n) * cells)),
       aar_columns: f32([n, L], columns.subarray(s * L, (s + n) * L)),
+      ...(masks ? { mask: f32([n, 1, H, W], masks.subarray(s * plane, (s + n) * plane)) } : {}),
     }));
   }
 

@@ -12,7 +12,9 @@
 //   vae_encoder:     image [B,3,H,W] in [-1,1]          -> latent [B,C,h,w] (unscaled posterior mean)
 //   vae_decoder:     latent [B,C,h,w] (unscaled)        -> image [B,3,H,W] in [-1,1]
 //   unet:            sample [B,C,h,w], timestep [B], context [B,L,W],
-//                    aar_weight [B,h*w], aar_columns [B,L] -> eps [B,C,h,w]
+//                    aar_weight [B,h*w], aar_columns [B,L]
+//                    (+ mask [B,1,H,W] in {0,1} when unetMask: the defect mask, all 0 for
+//                    unconditional or mask-free evaluations) -> eps [B,C,h,w]
 //   spatial_encoder: mask [B,1,H,W] in [-1,1]           -> tokens [B,spatialTokens,W]
 // Scaled latents z = latent.scale * latent; the UNet and the samplers work on z.
 
@@ -48,6 +50,8 @@ export interface BuiltinManifest {
   };
   /** cross-attention grids (for AAR weights), largest first */
   attentionGrids: { width: number; height: number }[];
+  /** the UNet also takes the defect mask as input 'mask' (the header's ONNX I/O); absent: false */
+  unetMask?: boolean;
   files: {
     vae_encoder: ModelFile;
     vae_decoder: ModelFile;
@@ -128,6 +132,7 @@ export function parseManifest(json: unknown, source: string): BuiltinManifest {
     if (Array.isArray(root['externalData'])) externalData = (root['externalData'] as unknown[]).map((f, i) => modelFile(f, `externalData[${i}]`));
     else problems.push(`'externalData' must be an array`);
   }
+  if (root['unetMask'] !== undefined && typeof root['unetMask'] !== 'boolean') problems.push(`'unetMask' must be true or false`);
   const grids = Array.isArray(root['attentionGrids']) ? (root['attentionGrids'] as unknown[]) : (problems.push(`'attentionGrids' must be an array`), []);
   const manifest: BuiltinManifest = {
     format: MANIFEST_FORMAT,
@@ -153,6 +158,7 @@ export function parseManifest(json: unknown, source: string): BuiltinManifest {
       const o = obj(g, `attentionGrids[${i}]`);
       return { width: int(o['width'], `attentionGrids[${i}].width`), height: int(o['height'], `attentionGrids[${i}].height`) };
     }),
+    ...(root['unetMask'] === true ? { unetMask: true } : {}),
     files: fileEntries as BuiltinManifest['files'],
     ...(externalData ? { externalData } : {}),
     ...(root['training'] && typeof root['training'] === 'object' ? { training: root['training'] as Record<string, unknown> } : {}),

@@ -30,6 +30,8 @@ export interface UNetConfig {
   attentionAt: number[];
   heads: number;
   groups: number;
+  /** the UNet also reads the defect mask at full resolution (unet.ts, "Mask input"); absent: no mask input */
+  maskInput?: boolean;
 }
 
 export interface SpatialEncoderConfig {
@@ -89,6 +91,15 @@ export const TINY_LDM_V2: TinyLdmConfig = {
   vae: { ...TINY_LDM.vae, latentChannels: 4, posterior: 'gaussian' },
 };
 
+/**
+ * TINY_LDM_V2 with the mask input into the UNet (issue 5: thin defects; unet.ts). The autoencoder
+ * is V2's, so V2's trained VAE, decoder and cached latents serve it unchanged.
+ */
+export const TINY_LDM_V3: TinyLdmConfig = {
+  ...TINY_LDM_V2,
+  unet: { ...TINY_LDM_V2.unet, maskInput: true },
+};
+
 /** A tiny version for the --smoke run and the tests: 64x64 images, f=8, 8x8 latents. */
 export const SMOKE_LDM: TinyLdmConfig = {
   imageSize: 64,
@@ -105,6 +116,12 @@ export const SMOKE_LDM: TinyLdmConfig = {
 export const SMOKE_LDM_V2: TinyLdmConfig = {
   ...SMOKE_LDM,
   vae: { ...SMOKE_LDM.vae, posterior: 'gaussian' },
+};
+
+/** SMOKE_LDM_V2 with the UNet's mask input (the --plan v3 --smoke run). */
+export const SMOKE_LDM_V3: TinyLdmConfig = {
+  ...SMOKE_LDM_V2,
+  unet: { ...SMOKE_LDM_V2.unet, maskInput: true },
 };
 
 /** Checks the numbers fit together; throws naming the problem. */

@@ -4,5 +4,5 @@ export * from './config';
 export * from './tokens';
 export { vaeEncoder, vaeEncoderPosterior, vaeDecoder, type Posterior, VAE_ENCODER_PREFIX, VAE_DECODER_PREFIX } from './vae';
 export { spatialEncoder, SPATIAL_PREFIX } from './spatial-encoder';
-export { tinyLdmUNet, UNET_PREFIX, type UNetInputs } from './unet';
+export { maskToLatentChannels, tinyLdmUNet, UNET_PREFIX, type UNetInputs } from './unet';
 export * from './models';

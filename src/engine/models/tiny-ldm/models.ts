@@ -54,7 +54,8 @@ export function buildUNetGraph(cfg: TinyLdmConfig, batch: number, opts: { aar?: 
   const timestep = input(b, 'timestep', [batch]);
   const context = input(b, 'context', [batch, L, cfg.tokenWidth]);
   const aar = opts.aar === false ? undefined : { weight: input(b, 'aar_weight', [batch, g * g]), columns: input(b, 'aar_columns', [batch, L]) };
-  const eps = tinyLdmUNet(net, { sample, timestep, context, ...(aar ? { aar } : {}) }, cfg.unet);
+  const mask = cfg.unet.maskInput ? input(b, 'mask', [batch, 1, cfg.imageSize, cfg.imageSize]) : undefined;
+  const eps = tinyLdmUNet(net, { sample, timestep, context, ...(aar ? { aar } : {}), ...(mask ? { mask } : {}) }, cfg.unet);
   return finish(b, net, eps, 'eps', 'DefectForge tiny LDM: eps-prediction UNet with AAR inputs');
 }
 

@@ -2,7 +2,7 @@
 // context tokens through cross-attention at the grids in `attentionAt`.
 //
 //   temb = TimestepEmbedding(t)                 (sinusoidal -> Linear -> SiLU -> Linear)
-//   h = conv_in(z_t)
+//   h = conv_in(z_t)                            (maskInput: conv_in(concat(z_t, S2D(m))), below)
 //   down level i (grid G / 2^i): ResBlock(c_i, temb) [+ cross-attn] -> skip_i -> stride-2 conv
 //   mid (grid G / 2^L):          ResBlock, ResBlock
 //   up level i (reverse):        nearest x2, concat skip_i, ResBlock(c_i, temb) [+ cross-attn]
@@ -14,6 +14,13 @@
 //   factor[b, n, l] = 1 + cols[b, l] * (w_g[b, n] - 1)
 // so columns with cols = 0 (or w = 1) are untouched. Pretraining builds the UNet without AAR
 // (factor = 1); the exported graph has the inputs, with the same weights.
+//
+// Mask input (UNetConfig.maskInput; beyond the paper, as SD's inpainting UNet takes its mask): the
+// defect mask m [B, 1, S, S] (1 = defect, 0 elsewhere and when no mask is given) enters conv_in
+// at full resolution, rearranged space-to-depth into f*f channels on the latent grid (f = S / G):
+//   S2D(m)[b, dy*f + dx, y, x] = m[b, 0, y*f + dy, x*f + dx]
+// The spatial tokens say roughly where the defect is; an 8x8 latent cell holds a 1-2 px scratch
+// somewhere inside it, and only the pixel mask says where, so thin defects can be drawn on it.
 
 import { conv2d, downsample, groupNorm, resBlock, silu, spatialAttention, timestepEmbedding, upsampleNearest2x, type Net, type Value } from '../../nn';
 import { emitAarFactor } from '../builtin/aar-inputs';
@@ -29,6 +36,18 @@ export interface UNetInputs {
   /** [B, L, W] context tokens */
   context: Value;
   aar?: { weight: Value; columns: Value };
+  /** [B, 1, S, S] defect mask in {0, 1}; required exactly when the config has maskInput */
+  mask?: Value;
+}
+
+/** S2D(m) of the file comment: [B, 1, S, S] -> [B, f*f, S/f, S/f] by Reshape + Transpose + Reshape. */
+export function maskToLatentChannels(net: Net, mask: Value, grid: number): Value {
+  const [batch, channels, size, width] = mask.shape as [number, number, number, number];
+  if (channels !== 1 || size !== width || size % grid !== 0) throw new Error(`tiny LDM UNet: mask '${mask.name}' must be [${batch}, 1, S, S] with S a multiple of the latent grid ${grid}, got [${mask.shape}]`);
+  const f = size / grid;
+  const split = net.reshape(mask, [batch, grid, f, grid, f]);
+  const phases = net.transpose(split, [0, 2, 4, 1, 3]);
+  return net.reshape(phases, [batch, f * f, grid, grid]);
 }
 
 /** The multiplicative attention factor [B, 1, g*g, L] for one attention grid g (builtin/aar-inputs). */
@@ -66,9 +85,17 @@ export function tinyLdmUNet(net: Net, inputs: UNetInputs, cfg: UNetConfig): Valu
     return spatialAttention(net, name, h, context, { groups, heads, ...(reweight ? { reweight } : {}) });
   };
 
+  if (Boolean(cfg.maskInput) !== Boolean(inputs.mask)) throw new Error(`tiny LDM UNet: ${cfg.maskInput ? 'the config has maskInput but no mask was given' : 'a mask was given to a UNet config without maskInput'}`);
+  let input = sample;
+  if (inputs.mask) {
+    if (inputs.mask.shape[0] !== batch) throw new Error(`tiny LDM UNet: mask '${inputs.mask.name}' [${inputs.mask.shape}] and sample [${sample.shape}] differ in batch`);
+    const maskChannels = maskToLatentChannels(net, inputs.mask, grid);
+    input = net.op('Concat', [sample.name, maskChannels.name], [batch, latentChannels + maskChannels.shape[1]!, grid, grid], { axis: 1 });
+  }
+
   const ch0 = channels[0]!;
   const temb = timestepEmbedding(net, `${p}.time_embedding`, timestep, ch0, 4 * ch0);
-  let h = conv2d(net, `${p}.conv_in`, sample, ch0);
+  let h = conv2d(net, `${p}.conv_in`, input, ch0);
   const skips: Value[] = [];
   channels.forEach((ch, i) => {
     h = resBlock(net, `${p}.down${i}.res`, h, ch, { groups, temb });

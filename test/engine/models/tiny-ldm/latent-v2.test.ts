@@ -11,11 +11,11 @@ import { GraphBuilder } from '../../../../src/engine/onnx/builder';
 import { encodeModel } from '../../../../src/engine/onnx/serialize';
 import { createSession, type HostTensor } from '../../../../src/engine/runtime';
 import { Net, type Value } from '../../../../src/engine/nn';
-import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, buildSpatialEncoderGraph, buildUNetGraph, buildVaeDecoderGraph, buildVaeEncoderGraph, checkConfig, contextLength, latentSize, packageGraphs, withWeights } from '../../../../src/engine/models/tiny-ldm';
+import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, buildSpatialEncoderGraph, buildUNetGraph, buildVaeDecoderGraph, buildVaeEncoderGraph, checkConfig, contextLength, latentSize, packageGraphs, withWeights } from '../../../../src/engine/models/tiny-ldm';
 import { vaeEncoderPosterior } from '../../../../src/engine/models/tiny-ldm/vae';
 import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
-import { BASE_PLAN, BASE_PLAN_V2, SMOKE_PLAN, SMOKE_PLAN_V2, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { DEFAULT_MODEL_NAME } from '../../../../src/main/default-model';
 import { findRule } from '../../../../src/engine/autodiff/table';
@@ -181,7 +181,15 @@ test('plan selection: v2 (4 channels + KL, wider decoder, own folder) is the shi
   assert.equal(selectPlan('v1', true), SMOKE_PLAN);
   assert.equal(selectPlan('v2', false), BASE_PLAN_V2);
   assert.equal(selectPlan('v2', true), SMOKE_PLAN_V2);
-  assert.throws(() => selectPlan('v3', false), /--plan must be v1 or v2, got 'v3'/);
+  assert.equal(selectPlan('v3', false), BASE_PLAN_V3);
+  assert.equal(selectPlan('v3', true), SMOKE_PLAN_V3);
+  assert.throws(() => selectPlan('v4', false), /--plan must be v1, v2 or v3, got 'v4'/);
+  // v3 = v2 + the UNet's mask input: every phase before the UNet keeps v2's fingerprint, so a
+  // finished v2 folder's VAE, decoder and latents serve it
+  assert.deepEqual(TINY_LDM_V3, { ...TINY_LDM_V2, unet: { ...TINY_LDM_V2.unet, maskInput: true } });
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V3, phase), fingerprint(BASE_PLAN_V2, phase), phase);
+  assert.notEqual(fingerprint(BASE_PLAN_V3, 'unet'), fingerprint(BASE_PLAN_V2, 'unet'));
+  assert.equal(BASE_PLAN_V3.trainFolder, 'train-base-v3');
   // TINY_LDM's numbers are untouched, and its fingerprints carry none of the new fields (so the
   // checkpoints of the running v1 training still resume)
   assert.equal(TINY_LDM.vae.latentChannels, 16);
@@ -249,10 +257,10 @@ test('VAE batches: a gaussian plan adds seeded noise after the same crops; a det
   assert.ok(Math.abs(m) < 0.3, `noise mean ${m}`);
 });
 
-test('the v2 configuration keeps the targets: package files under 40 MB, one 256x256 UNet step under 100 ms', { timeout: 120_000 }, async () => {
+for (const plan of [BASE_PLAN_V2, BASE_PLAN_V3]) test(`the ${plan.name} configuration keeps the targets: package files under 40 MB, one 256x256 UNet step under 100 ms`, { timeout: 120_000 }, async () => {
   // the shipped shape: with the decoder phase's wider decoder
-  const cfg = packageConfig(BASE_PLAN_V2);
-  assert.deepEqual(cfg.vae.decoderChannels, BASE_PLAN_V2.decoder!.channels);
+  const cfg = packageConfig(plan);
+  assert.deepEqual(cfg.vae.decoderChannels, plan.decoder!.channels);
   assert.equal(packageConfig(BASE_PLAN), BASE_PLAN.model, 'v1 ships its own decoder');
   const weights = new Map<string, Float32Array>();
   for (const g of [buildVaeEncoderGraph(cfg, 1), buildVaeDecoderGraph(cfg, 1), buildUNetGraph(cfg, 1), buildSpatialEncoderGraph(cfg, 1)]) {
@@ -273,6 +281,7 @@ test('the v2 configuration keeps the targets: package files under 40 MB, one 256
     context: f([1, L, cfg.tokenWidth], rng.normals(L * cfg.tokenWidth)),
     aar_weight: f([1, g * g], new Float32Array(g * g).fill(1)),
     aar_columns: f([1, L], new Float32Array(L)),
+    ...(cfg.unet.maskInput ? { mask: f([1, 1, cfg.imageSize, cfg.imageSize], new Float32Array(cfg.imageSize ** 2).fill(1)) } : {}),
   };
   await session.run(feeds);
   const times: number[] = [];
@@ -283,6 +292,6 @@ test('the v2 configuration keeps the targets: package files under 40 MB, one 256
   }
   await session.release();
   times.sort((a, b) => a - b);
-  console.log(`v2: ONNX files ${(bytes / 1e6).toFixed(2)} MB; one UNet step, batch 1, 1 ORT thread: min ${times[0]!.toFixed(1)} ms, median ${times[2]!.toFixed(1)} ms`);
+  console.log(`${plan.name}: ONNX files ${(bytes / 1e6).toFixed(2)} MB; one UNet step, batch 1, 1 ORT thread: min ${times[0]!.toFixed(1)} ms, median ${times[2]!.toFixed(1)} ms`);
   assert.ok(times[0]! < 100, `UNet step ${times[0]} ms`);
 });

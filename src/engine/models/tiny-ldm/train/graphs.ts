@@ -18,6 +18,8 @@
 //     labels: the family token and the 8 anomaly rows ([B, 1 + 8, V] one-hot), T the token
 //     table [V, W]; keep [B, 1, 1] drops the spatial tokens (to '<null>') per sample
 //   loss = weighted eps MSE of UNet(z_t, t, context) against eps               (./losses)
+//   with the UNet's mask input (cfg.unet.maskInput): UNet(z_t, t, context, keep * (mask + 1) / 2),
+//   so a sample whose spatial tokens are dropped sees no mask either (the CFG unconditional)
 // Trained: UNet, spatial encoder and the token table, together.
 
 import { GraphBuilder } from '../../../onnx/builder';
@@ -155,7 +157,13 @@ export function buildUNetTrainingGraph(cfg: TinyLdmConfig, batch: number): UNetT
   const delta = net.op('Sub', [spatial.name, nullTokens.name], spatial.shape);
   const mixed = net.op('Add', [nullTokens.name, net.op('Mul', [keep.name, delta.name], spatial.shape).name], spatial.shape);
   const context = net.op('Concat', [labelTokens.name, mixed.name], [batch, labelSlots + cfg.spatialTokens, W], { axis: 1 });
-  const eps = tinyLdmUNet(net, { sample, timestep, context }, cfg.unet);
+  let unetMask: Value | undefined;
+  if (cfg.unet.maskInput) {
+    // [-1, 1] -> {0, 1}, times keep [B, 1, 1] (broadcast over the mask's last three axes)
+    const unit = net.op('Mul', [net.op('Add', [mask.name, net.constant([1], [1]).name], mask.shape).name, net.constant([0.5], [1]).name], mask.shape);
+    unetMask = net.op('Mul', [unit.name, net.reshape(keep, [batch, 1, 1, 1]).name], mask.shape);
+  }
+  const eps = tinyLdmUNet(net, { sample, timestep, context, ...(unetMask ? { mask: unetMask } : {}) }, cfg.unet);
   const loss = weightedEpsLoss(net, eps, target, weight);
   scalarOutput(b, loss, 'loss');
   return { model: b.toModel(), params: [TOKEN_TABLE_PARAM, ...net.params], loss: 'loss', metrics: [], vocabulary, initialTokens };

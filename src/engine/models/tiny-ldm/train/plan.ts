@@ -8,7 +8,7 @@
 
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, checkConfig, type TinyLdmConfig } from '../config';
+import { SMOKE_LDM, SMOKE_LDM_V2, SMOKE_LDM_V3, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, checkConfig, type TinyLdmConfig } from '../config';
 
 export interface PhaseSchedule {
   steps: number;
@@ -103,13 +103,23 @@ export const SMOKE_PLAN_V2: TrainPlan = withV2Latents(SMOKE_PLAN, 'tiny-ldm-v2-s
   { steps: 60, batch: 4, crop: 32, lr: 3e-3, finalLr: 3e-4, warmup: 5, channels: [16, 16, 32, 32], edgeWeight: 0.5, mseWeight: 10 },
 );
 
-export type PlanVersion = 'v1' | 'v2';
+/**
+ * `--plan v3`: BASE_PLAN_V2 with the UNet's mask input (TINY_LDM_V3). Every phase before the UNet
+ * has V2's fingerprint, so a copy of a finished V2 folder's vae.ckpt, decoder.ckpt and latents
+ * lets a V3 run train only its UNet.
+ */
+export const BASE_PLAN_V3: TrainPlan = { ...BASE_PLAN_V2, name: 'tiny-ldm-v3', trainFolder: 'train-base-v3', model: TINY_LDM_V3 };
 
-/** The plan of `--plan v1|v2` (with `--smoke`: its tiny version); v2 is the shipped one. */
+export const SMOKE_PLAN_V3: TrainPlan = { ...SMOKE_PLAN_V2, name: 'tiny-ldm-v3-smoke', model: SMOKE_LDM_V3 };
+
+export type PlanVersion = 'v1' | 'v2' | 'v3';
+
+/** The plan of `--plan v1|v2|v3` (with `--smoke`: its tiny version); v2 is the shipped one. */
 export function selectPlan(version: string, smoke: boolean): TrainPlan {
   if (version === 'v1') return smoke ? SMOKE_PLAN : BASE_PLAN;
   if (version === 'v2') return smoke ? SMOKE_PLAN_V2 : BASE_PLAN_V2;
-  throw new Error(`--plan must be v1 or v2, got '${version}'`);
+  if (version === 'v3') return smoke ? SMOKE_PLAN_V3 : BASE_PLAN_V3;
+  throw new Error(`--plan must be v1, v2 or v3, got '${version}'`);
 }
 
 /** What an experiment changes in a plan (planVariant): the latent design, the VAE steps or the UNet defect weight. */
