@@ -88,27 +88,35 @@ interface FastCase {
   g: Geometry;
   /** the input gradient is a flipped-kernel Conv (else ConvTranspose) */
   flipped: boolean;
-  /** the taps are contiguous runs of the flattened, padded rows (stride 1, little width inflation) */
-  wide: boolean;
+  /**
+   * how the taps are cut: 'plain' 2-D (strided) blocks; 'wide' contiguous runs of the flattened,
+   * padded rows (stride 1, little width inflation); 'phases' runs of the stride phases that
+   * SpaceToDepth lays out (equal strides > 1, little width inflation)
+   */
+  layout: 'plain' | 'wide' | 'phases';
 }
 
 const g = (strides: [number, number], dilations: [number, number], pads: [number, number, number, number]): Geometry => ({ strides, dilations, pads });
 const fastCases: FastCase[] = [
-  { name: `per-tap im2col (${PER_TAP_MIN_CHANNELS + 2} channels), 3x3 pads 1, odd non-square size`, x: [2, PER_TAP_MIN_CHANNELS + 2, 7, 5], w: [5, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, wide: false },
-  { name: 'concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [3, 3, 6, 7], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, wide: false },
-  { name: 'stride 2 on odd sizes (trailing inputs no window reads)', x: [2, PER_TAP_MIN_CHANNELS, 9, 8], w: [3, 3, 3], g: g([2, 2], [1, 1], [1, 1, 1, 1]), flipped: false, wide: false },
-  { name: 'stride (3, 1), dilation (1, 2)', x: [1, 5, 10, 9], w: [2, 3, 2], g: g([3, 1], [1, 2], [1, 0, 0, 2]), flipped: false, wide: false },
-  { name: 'stride 1, dilation 2: flipped conv with dilated kernel', x: [2, 4, 8, 8], w: [3, 3, 3], g: g([1, 1], [2, 2], [2, 1, 0, 2]), flipped: true, wide: false },
-  { name: 'stride 1 with pads wider than the kernel: ConvTranspose for dX', x: [1, 3, 4, 5], w: [2, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false, wide: false },
-  { name: `dY-side im2col per tap (${PER_TAP_MIN_CHANNELS + 1} of ${PER_TAP_MIN_CHANNELS + 4} channels), asymmetric pads`, x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 5], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 1], [1, 0, 2, 1]), flipped: true, wide: false },
-  { name: 'dY-side im2col per tap, 2x3 kernel, dilation (2, 1), pads at the kernel extent', x: [1, PER_TAP_MIN_CHANNELS + 3, 7, 7], w: [PER_TAP_MIN_CHANNELS, 2, 3], g: g([1, 1], [2, 1], [2, 0, 1, 2]), flipped: true, wide: false },
-  { name: '1x1 kernel: one whole-tensor MatMul for dW', x: [2, PER_TAP_MIN_CHANNELS + 4, 3, 4], w: [6, 1, 1], g: g([1, 1], [1, 1], [0, 0, 0, 0]), flipped: true, wide: true },
+  { name: `per-tap im2col (${PER_TAP_MIN_CHANNELS + 2} channels), 3x3 pads 1, odd non-square size`, x: [2, PER_TAP_MIN_CHANNELS + 2, 7, 5], w: [5, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'plain' },
+  { name: 'concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [3, 3, 6, 7], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, layout: 'plain' },
+  { name: 'stride 2 on odd sizes (trailing inputs no window reads)', x: [2, PER_TAP_MIN_CHANNELS, 9, 8], w: [3, 3, 3], g: g([2, 2], [1, 1], [1, 1, 1, 1]), flipped: false, layout: 'plain' },
+  { name: 'stride (3, 1), dilation (1, 2)', x: [1, 5, 10, 9], w: [2, 3, 2], g: g([3, 1], [1, 2], [1, 0, 0, 2]), flipped: false, layout: 'plain' },
+  { name: 'stride 1, dilation 2: flipped conv with dilated kernel', x: [2, 4, 8, 8], w: [3, 3, 3], g: g([1, 1], [2, 2], [2, 1, 0, 2]), flipped: true, layout: 'plain' },
+  { name: 'stride 1 with pads wider than the kernel: ConvTranspose for dX', x: [1, 3, 4, 5], w: [2, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false, layout: 'plain' },
+  { name: `dY-side im2col per tap (${PER_TAP_MIN_CHANNELS + 1} of ${PER_TAP_MIN_CHANNELS + 4} channels), asymmetric pads`, x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 5], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 1], [1, 0, 2, 1]), flipped: true, layout: 'plain' },
+  { name: 'dY-side im2col per tap, 2x3 kernel, dilation (2, 1), pads at the kernel extent', x: [1, PER_TAP_MIN_CHANNELS + 3, 7, 7], w: [PER_TAP_MIN_CHANNELS, 2, 3], g: g([1, 1], [2, 1], [2, 0, 1, 2]), flipped: true, layout: 'plain' },
+  { name: '1x1 kernel: one whole-tensor MatMul for dW', x: [2, PER_TAP_MIN_CHANNELS + 4, 3, 4], w: [6, 1, 1], g: g([1, 1], [1, 1], [0, 0, 0, 0]), flipped: true, layout: 'wide' },
   // wide rows: width 16 and up with a 3-wide kernel (Wq/Wo = 18/16 = 1.125)
-  { name: 'wide rows, X-side per tap (more output channels), 3x3 pads 1', x: [2, PER_TAP_MIN_CHANNELS, 5, 16], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, wide: true },
-  { name: 'wide rows, X-side with more input channels (X taps lead the GEMMs), stride 1, pads wider than the kernel', x: [1, PER_TAP_MIN_CHANNELS + 5, 4, 17], w: [3, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false, wide: true },
-  { name: 'wide rows, concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [2, 3, 6, 20], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, wide: true },
-  { name: 'wide rows, dY-side per tap, dilation (1, 2), asymmetric pads', x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 32], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 2], [1, 2, 0, 1]), flipped: true, wide: true },
-  { name: 'wide rows, dY-side concatenated (4 of 20 channels), 3x3 pads 1', x: [3, 20, 4, 18], w: [4, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, wide: true },
+  { name: 'wide rows, X-side per tap (more output channels), 3x3 pads 1', x: [2, PER_TAP_MIN_CHANNELS, 5, 16], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'wide' },
+  { name: 'wide rows, X-side with more input channels (X taps lead the GEMMs), stride 1, pads wider than the kernel', x: [1, PER_TAP_MIN_CHANNELS + 5, 4, 17], w: [3, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false, layout: 'wide' },
+  { name: 'wide rows, concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [2, 3, 6, 20], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, layout: 'wide' },
+  { name: 'wide rows, dY-side per tap, dilation (1, 2), asymmetric pads', x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 32], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 2], [1, 2, 0, 1]), flipped: true, layout: 'wide' },
+  { name: 'wide rows, dY-side concatenated (4 of 20 channels), 3x3 pads 1', x: [3, 20, 4, 18], w: [4, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'wide' },
+  // stride phases: Wo >= 8 for a 3-wide kernel at stride 2 (Wp = Wo + 1 <= 1.125 Wo)
+  { name: 'stride phases, per tap, 3x3 pads 1, stride 2 (the downsampling convs)', x: [2, PER_TAP_MIN_CHANNELS, 16, 16], w: [5, 3, 3], g: g([2, 2], [1, 1], [1, 1, 1, 1]), flipped: false, layout: 'phases' },
+  { name: 'stride phases, concatenated taps (3 channels), odd sizes, trailing inputs no window reads', x: [2, 3, 17, 19], w: [4, 3, 3], g: g([2, 2], [1, 1], [1, 0, 0, 1]), flipped: false, layout: 'phases' },
+  { name: 'stride phases, stride 3 with dilation 2, 3x2 kernel, asymmetric pads', x: [1, 5, 26, 28], w: [3, 3, 2], g: g([3, 3], [2, 2], [2, 1, 0, 2]), flipped: false, layout: 'phases' },
 ];
 
 for (const fc of fastCases) {
@@ -140,13 +148,14 @@ for (const fc of fastCases) {
       /** the Transpose a tap Slice cuts from, through Reshape and Pad (the kernel flip's Slice reads w: none) */
       const sourceTranspose = (slice: (typeof model.graph.nodes)[number]): (typeof model.graph.nodes)[number] | undefined => {
         let v = producer.get(slice.inputs[0]!);
-        while (v && (v.opType === 'Reshape' || v.opType === 'Pad')) v = producer.get(v.inputs[0]!);
+        while (v && (v.opType === 'Reshape' || v.opType === 'Pad' || v.opType === 'SpaceToDepth')) v = producer.get(v.inputs[0]!);
         return v?.opType === 'Transpose' ? v : undefined;
       };
       const slices = model.graph.nodes.filter((nd) => nd.opType === 'Slice' && sourceTranspose(nd) !== undefined);
       assert.equal(slices.length, kh * kw, 'one Slice per tap');
       const slicedAxes = new Set(slices.map((nd) => (model.graph.initializers.get(nd.inputs[3]!)!.data as ArrayLike<number>).length));
-      assert.deepEqual([...slicedAxes], [fc.wide ? 1 : 2], fc.wide ? 'wide rows: runs of the flattened rows' : 'plain: 2-D blocks');
+      assert.deepEqual([...slicedAxes], [fc.layout === 'wide' ? 1 : 2], { plain: 'plain: 2-D blocks', wide: 'wide rows: runs of the flattened rows', phases: 'phases: a phase and a run' }[fc.layout]);
+      assert.equal(types.has('SpaceToDepth'), fc.layout === 'phases', 'SpaceToDepth exactly for the phase layout');
       const tapSources = new Set(slices.map((nd) => sourceTranspose(nd)!.inputs[0]));
       assert.equal(tapSources.size, 1, 'one padded tensor for the taps');
       assert.equal([...tapSources][0] === 'x', sliced === c, `taps cut from ${sliced === c ? 'X' : 'dY'}`);

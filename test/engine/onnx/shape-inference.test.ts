@@ -114,6 +114,17 @@ test('tensor shapes with folded shape arithmetic (opset 17)', async () => {
   assert.ok((await compareWithOrt(b.toModel(), 10)) > 30);
 });
 
+test('SpaceToDepth: [N, C*b*b, H/b, W/b], as ORT computes it; a blocksize that does not divide fails naming the node', async () => {
+  const b = new GraphBuilder('space_to_depth');
+  const x = b.input('x', 'float32', [2, 3, 4, 6]);
+  b.op('SpaceToDepth', [x], { blocksize: 2 });
+  b.op('SpaceToDepth', [b.op('Reshape', [x, b.ints([6, 1, 4, 6])])], { blocksize: 2 });
+  assert.ok((await compareWithOrt(b.toModel())) >= 3);
+  const bad = new GraphBuilder('space_to_depth_bad');
+  bad.op('SpaceToDepth', [bad.input('x', 'float32', [1, 1, 4, 6])], { blocksize: 4 }, { name: 'phases' });
+  assert.throws(() => inferShapes(bad.toModel()), /SpaceToDepth node 'phases'.*blocksize 4 does not divide 4x6/);
+});
+
 test('reduction, softmax, argmax and linear-algebra shapes (opset 17)', async () => {
   const b = new GraphBuilder('reduce');
   const x = b.input('x', 'float32', [2, 3, 4]);

@@ -1,5 +1,5 @@
 // Gradient rules for Conv and ConvTranspose, built from Conv, ConvTranspose, Transpose, Reshape,
-// Slice, Pad, Concat, MatMul and ReduceSum only.
+// Slice, Pad, SpaceToDepth, Concat, MatMul and ReduceSum only.
 //
 // Notation for one spatial axis: stride s, dilation d, kernel k, extent e = d*(k-1)+1, pads
 // pb/pe. Conv reads  Y[o] = sum_kk W[kk] * Xpad[o*s + kk*d]  where Xpad[p] = X[p - pb].
@@ -15,8 +15,8 @@
 // Those general constructions are slow in onnxruntime's CPU kernels for the common 2-D, group-1
 // case, so that case takes two faster forms (FAST PATHS below, with the measurements that chose
 // them):
-//   dW: explicit im2col, one strided Slice of the padded input per kernel tap, and MatMuls over
-//       (n, y, x); the correlation-as-Conv has a dY-sized kernel and a 3x3 output, which ORT's
+//   dW: explicit im2col, one Slice of the padded input (or of its stride phases) per kernel tap,
+//       and MatMuls over (n, y, x); the correlation-as-Conv has a dY-sized kernel and a 3x3 output, which ORT's
 //       im2col+GEMM turns into GEMMs 9 columns wide (up to 5x the forward conv's time, against
 //       1-1.6x for the im2col form);
 //   dX at stride 1: the adjoint of a stride-1 correlation is a correlation with the flipped,
@@ -127,9 +127,9 @@ export function windowCorrelation(
 // operand with more rows first (contractTaps: C96 O32 3x3 dW 2.74 -> 2.37 on its own), and at
 // stride 1 the taps are contiguous runs of the flattened padded rows when that widens K by at
 // most 1/8 (im2colTaps, 'wide rows': C32 O32 32x32 1.28 -> 1.16, C64 O64 16x16 1.17 -> 1.07).
-// Tried and dropped: stride phases for stride 2 (6-D Reshape+Transpose: 0.47 ms per split, more
-// than the strided Slices cost; SpaceToDepth would win ~0.2 ms per conv but has no shape
-// function in onnx/shapes); one Conv for dW over the batch as channels (2-D or 3-D: 1.4-2.7x
+// Tried and dropped: stride phases for stride 2 by a 6-D Reshape+Transpose (0.47 ms per split,
+// more than the strided Slices cost; SpaceToDepth does it fast: phasedIm2colTaps, below); one
+// Conv for dW over the batch as channels (2-D or 3-D: 1.4-2.7x
 // slower); im2col by a one-hot depthwise Conv (as slow as Slice + Concat); concatenating all
 // taps before one tall GEMM (the copy costs what the taller GEMM saves, at A = 32 and 64).
 // Re-measured in round 4 (ms, minimum of 35 interleaved runs, CPU time, N = 4): the batch-as-
@@ -138,8 +138,10 @@ export function windowCorrelation(
 // C64 O64 16x16, C32 O64 16x16, C64 O64 8x8; per-sample batched GEMMs on wide rows without any
 // transpose (sum over n last) 3.31 / 1.21 / 2.51 / 1.31 / 0.64 / 0.59, never faster. For stride
 // 2, SpaceToDepth of the padded input then wide-row taps of its phases measured 0.45 against
-// 0.71 (C32 32x32) and 0.45 against 0.57 (C64 16x16), but SpaceToDepth has no shape function in
-// onnx/shapes yet; four strided phase Slices instead gain half as much (0.65, 0.53).
+// 0.71 (C32 32x32) and 0.45 against 0.57 (C64 16x16); four strided phase Slices instead gain half
+// as much (0.65, 0.53). Since session 5 that is the path (phasedIm2colTaps): on the spatial
+// encoder at 256x256 (N = 12) its forward + backward went 72 -> 58 ms, the whole UNet-phase step
+// 447 -> 431 ms (two alternated runs each, /work/experiments/e-cost.mts).
 //   dX                    ConvTranspose  flipped Conv (initializer weights, folded)
 //   C96 O32 32x32 3x3          3.8          2.3
 //   C64 O64 16x16 3x3          0.98         0.73
@@ -253,6 +255,8 @@ const WIDE_ROWS_MAX_INFLATION = 9 / 8;
  *   rows are channelRows.
  */
 function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[], positions: readonly number[], axes: readonly CorrelationAxis[]): Im2col {
+  const phased = phasedIm2colTaps(b, input, inputShape, positions, axes);
+  if (phased) return phased;
   const [n, a] = inputShape as [number, number];
   const [ho, wo] = positions as [number, number];
   const taps = tapList(axes.map((ax) => ax.kernel));
@@ -275,12 +279,7 @@ function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[
       const block = start === 0 && run === hq * wq ? flat : b.op('Slice', [flat, b.ints([start]), b.ints([start + run]), b.ints([2])]);
       return reshape(b, block, [a, n * run]);
     });
-    const rows = (value: string, shape: readonly number[]): string => {
-      if (wq === wo) return channelRows(b, value, shape);
-      const t = b.op('Transpose', [value], { perm: perm01(shape.length) });
-      return reshape(b, b.op('Pad', [t, b.ints([0, 0, 0, 0, 0, 0, 0, wq - wo])]), [shape[1]!, shape[0]! * run]);
-    };
-    return { columns, rows };
+    return { columns, rows: (value, shape) => wideRows(b, value, shape, wq) };
   }
   const p = ho * wo;
   const columns = taps.map((tap) => {
@@ -291,6 +290,54 @@ function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[
     return reshape(b, block, [a, n * p]);
   });
   return { columns, rows: (value, shape) => channelRows(b, value, shape) };
+}
+
+/** K [N, J, Ho, Wo] as rows [J, N*Ho*Wq], each row of positions zero-padded from Wo to Wq (the wide layouts' K). */
+function wideRows(b: GraphBuilder, value: string, shape: readonly number[], wq: number): string {
+  const wo = shape[3]!;
+  if (wq === wo) return channelRows(b, value, shape);
+  const t = b.op('Transpose', [value], { perm: perm01(shape.length) });
+  return reshape(b, b.op('Pad', [t, b.ints([0, 0, 0, 0, 0, 0, 0, wq - wo])]), [shape[1]!, shape[0]! * shape[2]! * wq]);
+}
+
+/**
+ * The wide-row taps of a strided 2-D input (equal stride s > 1 on both axes), cut from its stride
+ * phases: with I padded to [N, A, s*Hp, s*Wp], phase (ph, pw) is P[r, c] = Ipad[s*r + ph, s*c + pw],
+ * and tap kk (per axis kk*d = s*sh + ph) reads Ipad[o*s + kk*d] = P_(ph)[o + sh]. SpaceToDepth of
+ * the transposed, padded input viewed as [A*N, 1, s*Hp, s*Wp] lays the phases out as
+ * [A*N, s*s, Hp, Wp] (channel ph*s + pw); each tap is then one contiguous run of a flattened
+ * phase, as in the stride-1 wide rows (K = N*Ho*Wp, the rows zero-padded to Wp).
+ * Measured on the spatial encoder's C16 128x128 stride-2 conv (N = 12, ORT 1.30 CPU, 1 thread):
+ * one strided Slice (the plain layout) 2.3 ms per tap, 9 taps 21 ms; SpaceToDepth 4.2 ms and a
+ * contiguous tap ~0.5 ms. A 6-D Reshape + Transpose instead of SpaceToDepth took 21-25 ms
+ * (ORT's general Transpose path).
+ * Returns undefined where it does not apply (other strides, or Wp > WIDE_ROWS_MAX_INFLATION * Wo).
+ */
+function phasedIm2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[], positions: readonly number[], axes: readonly CorrelationAxis[]): Im2col | undefined {
+  const s = axes[0]!.stride;
+  if (s < 2 || axes.some((ax) => ax.stride !== s)) return undefined;
+  const [n, a] = inputShape as [number, number];
+  const [ho, wo] = positions as [number, number];
+  const shifts = axes.map((ax) => Math.floor((ax.dilation * (ax.kernel - 1)) / s));
+  // a phase must hold every input position and every window's reach; one more row keeps the last run in bounds
+  const phaseSize = (i: number, need: number): number => Math.max(need, Math.ceil((axes[i]!.padBegin + inputShape[i + 2]!) / s));
+  const wp = phaseSize(1, wo + shifts[1]!);
+  const hp = phaseSize(0, ho + shifts[0]! + (shifts[1]! > 0 ? 1 : 0));
+  if (wp > WIDE_ROWS_MAX_INFLATION * wo) return undefined;
+  const padsEnd = [s * hp - axes[0]!.padBegin - inputShape[2]!, s * wp - axes[1]!.padBegin - inputShape[3]!];
+  const transposed = b.op('Transpose', [input], { perm: perm01(inputShape.length) });
+  const padded = b.op('Pad', [transposed, b.ints([0, 0, axes[0]!.padBegin, axes[1]!.padBegin, 0, 0, ...padsEnd])]);
+  const phases = b.op('SpaceToDepth', [reshape(b, padded, [a * n, 1, s * hp, s * wp])], { blocksize: s });
+  const flat = reshape(b, phases, [a * n, s * s, hp * wp]);
+  const run = ho * wp;
+  const columns = tapList(axes.map((ax) => ax.kernel)).map(([ti, tj]) => {
+    const [dh, dw] = [ti! * axes[0]!.dilation, tj! * axes[1]!.dilation];
+    const phase = (dh % s) * s + (dw % s);
+    const start = Math.floor(dh / s) * wp + Math.floor(dw / s);
+    const block = b.op('Slice', [flat, b.ints([phase, start]), b.ints([phase + 1, start + run]), b.ints([1, 2])]);
+    return reshape(b, block, [a, n * run]);
+  });
+  return { columns, rows: (value, shape) => wideRows(b, value, shape, wp) };
 }
 
 /**

@@ -216,6 +216,14 @@ export const tensorShapes: ShapeTable = {
     const axis = raw < 0 ? raw + rank : raw;
     return same(x, [numElements(x.shape.slice(0, axis)), numElements(x.shape.slice(axis))]);
   },
+  SpaceToDepth: (ctx) => {
+    const x = requireInput(ctx, 0);
+    const block = attrInt(ctx.node, 'blocksize', 0);
+    if (x.shape.length !== 4) nodeError(ctx.node, `input must be 4-D [N, C, H, W], got [${x.shape}]`);
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    if (!(block >= 1) || h % block !== 0 || w % block !== 0) nodeError(ctx.node, `blocksize ${block} does not divide ${h}x${w}`);
+    return same(x, [n, c * block * block, h / block, w / block]);
+  },
   Squeeze: (ctx) => {
     const x = requireInput(ctx, 0);
     const axes = squeezeAxes(ctx);
