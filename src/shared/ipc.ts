@@ -208,6 +208,8 @@ export interface JobInfo {
   state: JobState;
   progress: JobProgressInfo | null;
   error: string | null;
+  /** what the job logged at level 'warn' (e.g. a learning run whose fit got worse) */
+  warnings: string[];
   createdAt: string;
   startedAt: string | null;
   finishedAt: string | null;
@@ -222,6 +224,8 @@ export interface JobUpdateEvent {
   state: JobState;
   progress?: JobProgressInfo;
   error?: string;
+  /** on the update that ends a job: what it logged at level 'warn' */
+  warnings?: string[];
 }
 
 // ---- model, learning, augmentation and generated samples --------------------------------------

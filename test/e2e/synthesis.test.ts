@@ -16,6 +16,7 @@ import { getSample, jobSamples } from '../../src/main/store/samples';
 import { makeSynthesisFixture, type SynthesisFixture } from '../engine/synthesis/fixture';
 import { ensureRendererBuilt, repoRoot, rendererOutDir } from './build-renderer';
 import { CHROMIUM, CHROMIUM_ARGS, CHROMIUM_SKIP, until as pollUntil } from './chromium';
+import { defaultModelDir } from '../../src/main/default-model';
 import { startHarnessServer, type HarnessServer } from './server';
 
 const skip = CHROMIUM_SKIP;
@@ -94,6 +95,29 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
     await page.getByTestId('train-preview').waitFor();
     assert.ok(await page.getByTestId('train-preview').evaluate((img) => { const i = img as unknown as { complete: boolean; naturalWidth: number }; return i.complete && i.naturalWidth > 0; }), 'the preview image loaded');
     await shot('training');
+  });
+
+  test('training that makes the fit worse (the embedded model, spatial encoder at lr 0.5) ends with its warning shown', async () => {
+    const db = server.api.session.current().db;
+    const read = (): Record<string, any> => JSON.parse(db.prepare('SELECT settings_json FROM project WHERE id = 1').pluck().get() as string);
+    const write = (settings: Record<string, unknown>): void => void db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify(settings));
+    const before = read();
+    write({ ...before, learning: { ...before['learning'], defect: { ...before['learning'].defect, encoderLr: 0.5 } } });
+    try {
+      await page.getByTestId('model-dir').fill(defaultModelDir());
+      await page.getByTestId('model-save').click();
+      await until('the embedded model is named', async () => /tiny-ldm/.test((await page.getByTestId('model-name').textContent()) ?? ''), 15_000);
+      await page.getByTestId('train-steps').fill('30');
+      await page.getByTestId('train-start').click();
+      const status = page.getByTestId('train-status');
+      await until('the learning job succeeded', async () => (await status.getAttribute('data-state').catch(() => null)) === 'succeeded', 120_000);
+      assert.match((await page.getByTestId('train-warning').textContent())!, /learning made the fit of the training pairs worse .*diverged/);
+    } finally {
+      write({ ...read(), learning: before['learning'] });
+      await page.getByTestId('model-dir').fill(fx.modelDir);
+      await page.getByTestId('model-save').click();
+      await until('the tiny model is named again', async () => /tiny-random/.test((await page.getByTestId('model-name').textContent()) ?? ''), 15_000);
+    }
   });
 
   test('augmentation: 2 pairs per type with mvtec export; stages shown, the result folder at the end', async () => {

@@ -69,6 +69,7 @@ export function createApi(options: ApiOptions): Api {
           state: update.state,
           ...(update.progress ? { progress: progressInfo(update.progress) } : {}),
           ...(update.error !== undefined ? { error: update.error } : {}),
+          ...(update.warnings ? { warnings: update.warnings } : {}),
         }),
       );
     }

@@ -42,13 +42,14 @@ export function progressInfo(event: ProgressEvent): JobProgressInfo {
   };
 }
 
-export function jobInfo(job: JobRecord): JobInfo {
+export function jobInfo(job: JobRecord, warnings: string[]): JobInfo {
   return {
     id: job.id,
     kind: job.kind,
     state: job.state,
     progress: job.progress === null ? null : progressInfo(job.progress),
     error: job.error,
+    warnings,
     createdAt: job.createdAt,
     startedAt: job.startedAt,
     finishedAt: job.finishedAt,
@@ -123,7 +124,8 @@ export function workstationHandlers(session: ProjectSession, jobs: () => JobMana
     },
     'jobs:list': () => {
       session.current();
-      return jobs()?.list().map(jobInfo) ?? [];
+      const manager = jobs();
+      return manager?.list().map((job) => jobInfo(job, manager.store.warnings(job.id))) ?? [];
     },
     'jobs:submit': ({ kind, params }) => ({ id: requireJobs().submit(kind, params) }),
     'jobs:cancel': ({ id }) => ({ cancelled: requireJobs().cancel(id) }),

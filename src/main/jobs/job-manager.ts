@@ -19,6 +19,8 @@ export interface JobUpdate {
   /** present on progress updates (every one, not throttled) */
   progress?: ProgressEvent;
   error?: string;
+  /** on the update that ends a job: what it logged at level 'warn' (e.g. a diverged learning run) */
+  warnings?: string[];
 }
 
 export interface JobManagerOptions {
@@ -198,7 +200,8 @@ export class JobManager {
   private finished(id: number): void {
     const job = this.store.get(id);
     if (!job) return;
-    this.emit({ jobId: id, state: job.state, ...(job.error !== null ? { error: job.error } : {}) });
+    const warnings = this.store.warnings(id);
+    this.emit({ jobId: id, state: job.state, ...(job.error !== null ? { error: job.error } : {}), ...(warnings.length ? { warnings } : {}) });
     const waiting = this.waiters.get(id);
     this.waiters.delete(id);
     for (const resolve of waiting ?? []) resolve(job);

@@ -128,6 +128,11 @@ export class JobStore {
     this.db.prepare('INSERT INTO job_events (job_id, at, level, message) VALUES (?, ?, ?, ?)').run(jobId, at, level, message);
   }
 
+  /** the messages a job logged at level 'warn', oldest first */
+  warnings(jobId: number): string[] {
+    return this.db.prepare("SELECT message FROM job_events WHERE job_id = ? AND level = 'warn' ORDER BY id").pluck().all(jobId) as string[];
+  }
+
   events(jobId: number): JobEvent[] {
     return this.db
       .prepare('SELECT id, job_id AS jobId, at, level, message FROM job_events WHERE job_id = ? ORDER BY id')

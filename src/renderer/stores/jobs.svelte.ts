@@ -24,6 +24,7 @@ function apply(update: JobUpdateEvent): void {
     state: update.state,
     progress: update.progress ?? known.progress,
     error: update.error ?? known.error,
+    warnings: update.warnings ?? known.warnings,
     startedAt: known.startedAt ?? (update.state === 'running' ? now : null),
     finishedAt: update.state === 'succeeded' || update.state === 'failed' || update.state === 'cancelled' ? (known.finishedAt ?? now) : known.finishedAt,
   });

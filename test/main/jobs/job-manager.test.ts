@@ -57,6 +57,26 @@ test('a job goes queued -> running -> succeeded, with every transition and the f
   );
 });
 
+test("what a job logs at level 'warn' reaches its final update and the jobs list", async (t) => {
+  const { project, engine } = fixture(t);
+  const manager = new JobManager(project.db, engine, { progressThrottleMs: 0 });
+  const finals = new Map<number, JobUpdate>();
+  let warned = -1;
+  manager.subscribe((u) => {
+    // as the engine's log of a learning run that diverged would store it
+    if (u.jobId === warned && u.progress?.step === 1) manager.store.addEvent(u.jobId, 'warn', 'widget/crack: the fit got worse');
+    if (u.state === 'succeeded') finals.set(u.jobId, u);
+  });
+  warned = manager.submit('sleep', { steps: 2, stepMs: 5 });
+  await manager.waitFor(warned);
+  const quiet = manager.submit('sleep', { steps: 2, stepMs: 5 });
+  await manager.waitFor(quiet);
+  assert.deepEqual(finals.get(warned)!.warnings, ['widget/crack: the fit got worse']);
+  assert.equal(finals.get(quiet)!.warnings, undefined);
+  assert.deepEqual(manager.store.warnings(warned), ['widget/crack: the fit got worse']);
+  assert.deepEqual(manager.store.warnings(quiet), []);
+});
+
 test('jobs run one at a time, in submission order', async (t) => {
   const { project, engine } = fixture(t);
   const manager = new JobManager(project.db, engine);
