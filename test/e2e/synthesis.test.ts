@@ -99,10 +99,11 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
 
   test('training that makes the fit worse (the embedded model, spatial encoder at lr 0.5) ends with its warning shown', async () => {
     const db = server.api.session.current().db;
-    const read = (): Record<string, any> => JSON.parse(db.prepare('SELECT settings_json FROM project WHERE id = 1').pluck().get() as string);
-    const write = (settings: Record<string, unknown>): void => void db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify(settings));
+    type Settings = Record<string, unknown> & { learning: { defect: Record<string, number> } };
+    const read = (): Settings => JSON.parse(db.prepare('SELECT settings_json FROM project WHERE id = 1').pluck().get() as string) as Settings;
+    const write = (settings: Settings): void => void db.prepare('UPDATE project SET settings_json = ? WHERE id = 1').run(JSON.stringify(settings));
     const before = read();
-    write({ ...before, learning: { ...before['learning'], defect: { ...before['learning'].defect, encoderLr: 0.5 } } });
+    write({ ...before, learning: { ...before.learning, defect: { ...before.learning.defect, encoderLr: 0.5 } } });
     try {
       await page.getByTestId('model-dir').fill(defaultModelDir());
       await page.getByTestId('model-save').click();
@@ -113,7 +114,7 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
       await until('the learning job succeeded', async () => (await status.getAttribute('data-state').catch(() => null)) === 'succeeded', 120_000);
       assert.match((await page.getByTestId('train-warning').textContent())!, /learning made the fit of the training pairs worse .*diverged/);
     } finally {
-      write({ ...read(), learning: before['learning'] });
+      write({ ...read(), learning: before.learning });
       await page.getByTestId('model-dir').fill(fx.modelDir);
       await page.getByTestId('model-save').click();
       await until('the tiny model is named again', async () => /tiny-random/.test((await page.getByTestId('model-name').textContent()) ?? ''), 15_000);
