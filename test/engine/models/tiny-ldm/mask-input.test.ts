@@ -77,7 +77,7 @@ test('training graph with the mask input: the loss depends on the mask only wher
   await session.release();
 });
 
-test('a --plan v3 --smoke package: declared mask input, fed by the loader, conditional half only; learning and adaptation run on it', { timeout: 300_000 }, async () => {
+test('a --plan v3 --smoke package: declared mask input, fed by the loader, in both CFG halves with a labels-dropped unconditional; learning and adaptation run on it', { timeout: 300_000 }, async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'tiny ldm v3 '));
   const fx = await makeLearnFixture('v3-learn');
   try {
@@ -103,7 +103,8 @@ test('a --plan v3 --smoke package: declared mask input, fed by the loader, condi
       assert.deepEqual(plain, zeros, 'no masks = all-zero masks');
       assert.notDeepEqual(masked, plain, 'the mask reaches eps');
 
-      // blended generation with CFG: the unconditional half gets no mask, the conditional the item's
+      // blended generation with CFG: both halves get the item's mask; the unconditional context is
+      // the labels-dropped one (null family and anomaly rows, the mask's spatial tokens)
       const seen: NoiseRequest[] = [];
       const spy: DiffusionModel = Object.assign(Object.create(model) as DiffusionModel, {
         predictNoise: (r: NoiseRequest) => (seen.push(r), model.predictNoise(r)),
@@ -113,11 +114,18 @@ test('a --plan v3 --smoke package: declared mask input, fed by the loader, condi
       const normal = { width: W, height: H, channels: 3 as const, data: new Uint8Array(W * H * 3).fill(120) };
       await generateBlended(spy, { normal, mask: pixels, conditioning: { prompt: model.tokens.families()[0]!, defect: model.tokens.defects()[0]!, mask: { width: W, height: H, data: pixels } }, seed: 3, sampler: { sampler: 'ddim', steps: 2 }, guidanceScale: 3 });
       assert.equal(seen.length, 2);
+      const expectedUncond = await model.context({ mask: { width: W, height: H, data: pixels } });
+      const expectedCond = await model.context({ prompt: model.tokens.families()[0]!, defect: model.tokens.defects()[0]!, mask: { width: W, height: H, data: pixels } });
+      const L = expectedCond.context.length;
+      assert.notDeepEqual(expectedUncond.context, (await model.context(null)).context, 'the labels-dropped context keeps the spatial tokens');
       for (const r of seen) {
         assert.equal(r.batch, 2);
         assert.ok(r.masks && r.masks.length === 2 * W * H);
-        assert.ok(r.masks.subarray(0, W * H).every((v) => v === 0), 'unconditional half: no mask');
-        assert.deepEqual(Array.from(r.masks.subarray(W * H)), Array.from(pixels, (v) => (v > 0 ? 1 : 0)), 'conditional half: the mask');
+        const binary = Array.from(pixels, (v) => (v > 0 ? 1 : 0));
+        assert.deepEqual(Array.from(r.masks.subarray(0, W * H)), binary, 'unconditional half: the mask');
+        assert.deepEqual(Array.from(r.masks.subarray(W * H)), binary, 'conditional half: the mask');
+        assert.deepEqual(r.context.subarray(0, L), expectedUncond.context, 'unconditional half: labels null, spatial tokens kept');
+        assert.deepEqual(r.context.subarray(L), expectedCond.context, 'conditional half: the conditioning');
       }
     } finally {
       await model.release();
