@@ -174,8 +174,9 @@ test('exported encoder of a gaussian VAE returns the posterior mean, determinist
   assert.ok(logvar.some((v) => Math.abs(v) > 1e-3));
 });
 
-test('plan selection: v2 (4 channels + KL, wider decoder, own folder) is the shipped tiny-ldm; v1 stays trainable', () => {
-  assert.equal(BASE_PLAN_V2.name, DEFAULT_MODEL_NAME, 'the default export replaces the embedded default model');
+test('plan selection: v3 (v2 + the UNet mask input) is the shipped tiny-ldm; v2 (4 channels + KL, wider decoder) and v1 stay trainable', () => {
+  assert.equal(BASE_PLAN_V3.name, DEFAULT_MODEL_NAME, 'the default export replaces the embedded default model');
+  assert.equal(BASE_PLAN_V2.name, 'tiny-ldm-v2');
   assert.equal(BASE_PLAN.name, 'tiny-ldm-v1');
   assert.equal(selectPlan('v1', false), BASE_PLAN);
   assert.equal(selectPlan('v1', true), SMOKE_PLAN);
@@ -211,7 +212,7 @@ test('plan selection: v2 (4 channels + KL, wider decoder, own folder) is the shi
 
 test('plan variants for the latent experiments: names, posterior switch, loss weights, bad values', () => {
   const c8 = planVariant(BASE_PLAN_V2, { latentChannels: 8, kl: 1e-5, vaeSteps: 2000 });
-  assert.equal(c8.name, 'tiny-ldm-c8-kl0.00001-vae2000');
+  assert.equal(c8.name, 'tiny-ldm-v2-c8-kl0.00001-vae2000');
   assert.equal(c8.model.vae.latentChannels, 8);
   assert.equal(c8.vae.klWeight, 1e-5);
   assert.equal(c8.vae.steps, 2000);
@@ -231,7 +232,7 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   assert.throws(() => planVariant(BASE_PLAN, { vaeSteps: 0 }), /VAE steps must be a positive integer/);
   // a UNet defect weight reuses the trained autoencoder, decoder and latents (same fingerprints)
   const dw = planVariant(BASE_PLAN_V2, { defectWeight: 5 });
-  assert.equal(dw.name, 'tiny-ldm-dw5');
+  assert.equal(dw.name, 'tiny-ldm-v2-dw5');
   assert.equal(dw.unet.defectWeight, 5);
   for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(dw, phase), fingerprint(BASE_PLAN_V2, phase), phase);
   assert.notEqual(fingerprint(dw, 'unet'), fingerprint(BASE_PLAN_V2, 'unet'));

@@ -86,12 +86,12 @@ function withV2Latents(base: TrainPlan, name: string, model: TinyLdmConfig, deco
 }
 
 /**
- * The shipped design since session 3 (`--plan v2`, the default): TINY_LDM_V2 (4 latent channels,
- * gaussian posterior) with KL weight 1e-4 (the short experiments found no measurable difference
- * between 1e-6, 1e-4 and 1e-2: ./LATENT-EXPERIMENTS.md), the same VAE and UNet schedules as
- * BASE_PLAN, then a wider decoder on the frozen encoder; its own training folder.
+ * The design shipped in sessions 3-4 (`--plan v2`, package name tiny-ldm-v2): TINY_LDM_V2 (4
+ * latent channels, gaussian posterior) with KL weight 1e-4 (the short experiments found no
+ * measurable difference between 1e-6, 1e-4 and 1e-2: ./LATENT-EXPERIMENTS.md), the same VAE and
+ * UNet schedules as BASE_PLAN, then a wider decoder on the frozen encoder; its own training folder.
  */
-export const BASE_PLAN_V2: TrainPlan = withV2Latents(BASE_PLAN, 'tiny-ldm', TINY_LDM_V2,
+export const BASE_PLAN_V2: TrainPlan = withV2Latents(BASE_PLAN, 'tiny-ldm-v2', TINY_LDM_V2,
   // The joint VAE ends at 28.9 dB held-out (4 channels carry less than v1's 16, and its decoder is
   // small); fine-tuning that decoder with an MSE term only reached 29.3 dB in 3,000 steps, while a
   // wider decoder from scratch on the frozen encoder passed the joint VAE's figure by step 2,000
@@ -104,17 +104,18 @@ export const SMOKE_PLAN_V2: TrainPlan = withV2Latents(SMOKE_PLAN, 'tiny-ldm-v2-s
 );
 
 /**
- * `--plan v3`: BASE_PLAN_V2 with the UNet's mask input (TINY_LDM_V3). Every phase before the UNet
- * has V2's fingerprint, so a copy of a finished V2 folder's vae.ckpt, decoder.ckpt and latents
- * lets a V3 run train only its UNet.
+ * The shipped design since session 5 (`--plan v3`, the default; package name tiny-ldm):
+ * BASE_PLAN_V2 with the UNet's mask input (TINY_LDM_V3). Every phase before the UNet has V2's
+ * fingerprint (and is deterministic), so a copy of a finished V2 folder's vae.ckpt, decoder.ckpt
+ * and latents lets a V3 run train only its UNet.
  */
-export const BASE_PLAN_V3: TrainPlan = { ...BASE_PLAN_V2, name: 'tiny-ldm-v3', trainFolder: 'train-base-v3', model: TINY_LDM_V3 };
+export const BASE_PLAN_V3: TrainPlan = { ...BASE_PLAN_V2, name: 'tiny-ldm', trainFolder: 'train-base-v3', model: TINY_LDM_V3 };
 
 export const SMOKE_PLAN_V3: TrainPlan = { ...SMOKE_PLAN_V2, name: 'tiny-ldm-v3-smoke', model: SMOKE_LDM_V3 };
 
 export type PlanVersion = 'v1' | 'v2' | 'v3';
 
-/** The plan of `--plan v1|v2|v3` (with `--smoke`: its tiny version); v2 is the shipped one. */
+/** The plan of `--plan v1|v2|v3` (with `--smoke`: its tiny version); v3 is the shipped one. */
 export function selectPlan(version: string, smoke: boolean): TrainPlan {
   if (version === 'v1') return smoke ? SMOKE_PLAN : BASE_PLAN;
   if (version === 'v2') return smoke ? SMOKE_PLAN_V2 : BASE_PLAN_V2;
