@@ -242,8 +242,8 @@ async function predict(
       latents.set(inputs[k]!, slot * size);
       const ctx = conditional ? items[k]!.cond : items[k]!.uncond!;
       context.set(ctx.context, slot * contextSize);
-      // only the conditional half has anomaly tokens to re-weight
       if (masks) masks.set(items[k]!.unetMask!, slot * maskPlane);
+      // only the conditional half has anomaly tokens to re-weight
       if (conditional && weights[k]) {
         w!.set(weights[k]!, slot * latentPlane);
         cols!.set(items[k]!.cond.anomalyColumns, slot * columnsSize);
