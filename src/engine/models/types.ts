@@ -59,7 +59,7 @@ export interface NoiseRequest {
   attentionColumns?: Float32Array;
   /**
    * [batch, H*W] defect masks in {0, 1} at the image size, read by models whose facts say
-   * unetMask (ignored by others); absent: no mask (all 0), as for the unconditional half of CFG
+   * unetMask (ignored by others); absent: no mask (all 0)
    */
   masks?: Float32Array;
 }

@@ -6,7 +6,8 @@
 //   [ texture/family token | defectTokens anomaly tokens | spatialTokens mask tokens ]
 // Pretraining fills the anomaly slots with the defect family's rows of the token table and the
 // spatial slots with the spatial encoder's output; few-shot learning replaces them with a learned
-// e_a and the project's own encoder. The unconditional context is '<null>' in every slot.
+// e_a and the project's own encoder. The unconditional context is '<null>' in every slot (a UNet
+// with the mask input: '<null>' labels with the mask's spatial tokens, diffusion/blended.ts).
 //
 // ONNX I/O (float32, batch dimension symbolic, everything else fixed):
 //   vae_encoder:     image [B,3,H,W] in [-1,1]          -> latent [B,C,h,w] (unscaled posterior mean)
@@ -14,7 +15,7 @@
 //   unet:            sample [B,C,h,w], timestep [B], context [B,L,W],
 //                    aar_weight [B,h*w], aar_columns [B,L]
 //                    (+ mask [B,1,H,W] in {0,1} when unetMask: the defect mask, all 0 for
-//                    unconditional or mask-free evaluations) -> eps [B,C,h,w]
+//                    mask-free evaluations; blended CFG gives both halves the mask) -> eps [B,C,h,w]
 //   spatial_encoder: mask [B,1,H,W] in [-1,1]           -> tokens [B,spatialTokens,W]
 // Scaled latents z = latent.scale * latent; the UNet and the samplers work on z.
 

@@ -19,7 +19,8 @@
 //     table [V, W]; keep [B, 1, 1] drops the spatial tokens (to '<null>') per sample
 //   loss = weighted eps MSE of UNet(z_t, t, context) against eps               (./losses)
 //   with the UNet's mask input (cfg.unet.maskInput): UNet(z_t, t, context, keep * (mask + 1) / 2),
-//   so a sample whose spatial tokens are dropped sees no mask either (the CFG unconditional)
+//   so a sample whose spatial tokens are dropped sees no mask either; labels-only drops keep it
+//   (the context blended generation's CFG unconditional uses for such a UNet)
 // Trained: UNet, spatial encoder and the token table, together.
 
 import { GraphBuilder } from '../../../onnx/builder';
