@@ -125,7 +125,9 @@ export function workstationHandlers(session: ProjectSession, jobs: () => JobMana
     'jobs:list': () => {
       session.current();
       const manager = jobs();
-      return manager?.list().map((job) => jobInfo(job, manager.store.warnings(job.id))) ?? [];
+      if (!manager) return [];
+      const warnings = manager.store.allWarnings();
+      return manager.list().map((job) => jobInfo(job, warnings.get(job.id) ?? []));
     },
     'jobs:submit': ({ kind, params }) => ({ id: requireJobs().submit(kind, params) }),
     'jobs:cancel': ({ id }) => ({ cancelled: requireJobs().cancel(id) }),

@@ -133,6 +133,14 @@ export class JobStore {
     return this.db.prepare("SELECT message FROM job_events WHERE job_id = ? AND level = 'warn' ORDER BY id").pluck().all(jobId) as string[];
   }
 
+  /** every job's 'warn' messages in one query (the jobs list), oldest first; jobs without any are absent */
+  allWarnings(): Map<number, string[]> {
+    const rows = this.db.prepare("SELECT job_id AS jobId, message FROM job_events WHERE level = 'warn' ORDER BY id").all() as { jobId: number; message: string }[];
+    const byJob = new Map<number, string[]>();
+    for (const { jobId, message } of rows) byJob.set(jobId, [...(byJob.get(jobId) ?? []), message]);
+    return byJob;
+  }
+
   events(jobId: number): JobEvent[] {
     return this.db
       .prepare('SELECT id, job_id AS jobId, at, level, message FROM job_events WHERE job_id = ? ORDER BY id')

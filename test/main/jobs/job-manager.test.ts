@@ -75,6 +75,7 @@ test("what a job logs at level 'warn' reaches its final update and the jobs list
   assert.equal(finals.get(quiet)!.warnings, undefined);
   assert.deepEqual(manager.store.warnings(warned), ['widget/crack: the fit got worse']);
   assert.deepEqual(manager.store.warnings(quiet), []);
+  assert.deepEqual([...manager.store.allWarnings()], [[warned, ['widget/crack: the fit got worse']]]);
 });
 
 test('jobs run one at a time, in submission order', async (t) => {
