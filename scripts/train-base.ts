@@ -19,6 +19,10 @@
 //                             phase, of plans that have one, needs only the VAE: it can run beside
 //                             the UNet phase in a second process)
 //   --minutes N               stop (with a checkpoint) after N minutes
+//   --sequential              run the decoder phase in this process after the VAE, not beside the
+//                             latents and the UNet in a second process (the default on 2+ cores:
+//                             the decoder phase then costs no wall time beyond the UNet's; its log
+//                             is train-log-decoder.jsonl either way)
 //   --smoke                   a tiny end-to-end run (~2 minutes) in <train dir>/smoke
 //   --dir PATH                training folder (default: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base)
 //   --out PATH                package folder (default: resources/models/<name>; --smoke: <train dir>/package)
@@ -27,10 +31,13 @@
 //                             a short UNet run and its eps-MSE; train/probe.ts) into <train dir>/probe/vae-step-N and exit
 //   --probe-steps N           UNet steps of the probe (default 300; 0: PSNR and autocorrelation only)
 //   --preview                 paint defects with the exported package into <train dir>/preview.png and exit
+import { spawn } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readCheckpoint } from '../src/engine/autodiff/checkpoint';
 import { configureRuntime } from '../src/engine/runtime';
-import { defaultTrainDir, evaluateAutoencoder, planVariant, runPretraining, selectPlan, vaeCheckpointPath, type PlanVariant, type PhaseName } from '../src/engine/models/tiny-ldm/train';
+import { defaultTrainDir, evaluateAutoencoder, planVariant, runPretraining, selectPlan, vaeCheckpointPath, type PhaseBeside, type PlanVariant, type PhaseName } from '../src/engine/models/tiny-ldm/train';
 import { PROBE_SETTINGS, runProbe } from '../src/engine/models/tiny-ldm/train/probe';
 import { writePreview } from '../src/engine/models/tiny-ldm/train/preview';
 import { isUserError } from '../src/shared/errors';
@@ -47,10 +54,11 @@ interface Args {
   preview: boolean;
   probe: boolean;
   probeSteps?: number;
+  sequential: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { plan: 'v3', variant: {}, smoke: false, evalVae: false, preview: false, probe: false };
+  const args: Args = { plan: 'v3', variant: {}, smoke: false, evalVae: false, preview: false, probe: false, sequential: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {
@@ -76,6 +84,7 @@ function parseArgs(argv: string[]): Args {
       args.variant.kl = v === 'off' ? 'off' : beta;
     }
     else if (a === '--eval-vae') args.evalVae = true;
+    else if (a === '--sequential') args.sequential = true;
     else if (a === '--preview') args.preview = true;
     else if (a === '--probe') args.probe = true;
     else if (a === '--probe-steps') {
@@ -137,8 +146,37 @@ async function main(): Promise<void> {
     const r = JSON.parse(line) as { step?: number; event?: string };
     if (r.event !== undefined || args.smoke || (r.step ?? 0) % 20 === 0) console.log(line);
   };
-  const summary = await runPretraining({ plan, dir, outDir, ...(args.phase ? { phase: args.phase } : {}), ...(args.minutes !== undefined ? { minutes: args.minutes } : {}), echo, handleSignals: true });
+  const beside = !args.sequential && args.phase === undefined && availableParallelism() >= 2;
+  const summary = await runPretraining({
+    plan,
+    dir,
+    outDir,
+    ...(args.phase ? { phase: args.phase } : {}),
+    ...(args.minutes !== undefined ? { minutes: args.minutes } : {}),
+    ...(beside ? { decoderBeside: () => decoderInSecondProcess(process.argv.slice(2)) } : {}),
+    echo,
+    handleSignals: true,
+  });
   console.log(summary.complete ? `done; log: ${summary.logPath}` : `stopped; run again to resume (log: ${summary.logPath})`);
+}
+
+/**
+ * This script again, with the same arguments plus `--phase decoder`, in a second process whose
+ * output shares this terminal. Ctrl-C reaches both (one process group); stop() is for when this
+ * process ends first for another reason (its time cap, a failure).
+ */
+function decoderInSecondProcess(argv: string[]): PhaseBeside {
+  const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), ...argv, '--phase', 'decoder'], { stdio: ['ignore', 'inherit', 'inherit'] });
+  const ended = new Promise<string>((resolve) => {
+    child.on('error', (e) => resolve(`could not start: ${e.message}`));
+    child.on('exit', (code, signal) => resolve(signal !== null ? `signal ${signal}` : `exit code ${code}`));
+  });
+  return {
+    ended,
+    stop: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    },
+  };
 }
 
 main().catch((e: unknown) => {

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { readCheckpoint } from '../../../../src/engine/autodiff/checkpoint';
 import { loadModel } from '../../../../src/engine/onnx/io';
 import { parseManifest } from '../../../../src/engine/models/builtin/manifest';
-import { SMOKE_PLAN_V2, TrainLog, fingerprint, runPretraining } from '../../../../src/engine/models/tiny-ldm/train';
+import { SMOKE_PLAN_V2, TrainLog, decoderLogPath, fingerprint, runPretraining, trainLogPath, type PhaseBeside } from '../../../../src/engine/models/tiny-ldm/train';
 import { decoderCheckpointPath } from '../../../../src/engine/models/tiny-ldm/train/decoder-phase';
 import { vaeCheckpointPath } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { VAE_DECODER_PREFIX, VAE_ENCODER_PREFIX } from '../../../../src/engine/models/tiny-ldm/vae';
@@ -40,7 +40,9 @@ test('decoder phase: refused before the VAE; trains a wider decoder on the froze
 
   const summary = await runPretraining({ plan, dir, outDir });
   assert.equal(summary.complete, true);
-  const losses = new TrainLog(path.join(dir, 'train-log.jsonl')).records().filter((r) => r.phase === 'decoder' && typeof r.step === 'number').map((r) => r['loss'] as number);
+  // the decoder phase logs to a file of its own (it may run in another process)
+  const losses = new TrainLog(decoderLogPath(dir)).records().filter((r) => r.phase === 'decoder' && typeof r.step === 'number').map((r) => r['loss'] as number);
+  assert.equal(new TrainLog(trainLogPath(dir)).records().filter((r) => r.phase === 'decoder' && typeof r.step === 'number').length, 0);
   assert.equal(losses.length, decoder.steps);
   assert.ok(mean(losses.slice(-10)) < 0.8 * mean(losses.slice(0, 10)), `decoder loss did not go down: ${mean(losses.slice(0, 10))} -> ${mean(losses.slice(-10))}`);
   const psnr = summary.decoder?.eval?.heldoutPsnr;
@@ -69,4 +71,74 @@ test('decoder phase: refused before the VAE; trains a wider decoder on the froze
   assert.deepEqual(training['decoder']?.['channels'], decoder.channels);
   assert.equal((training['decoder']?.['reconstruction'] as Record<string, unknown>)['heldoutPsnr'], psnr);
   assert.ok((training['cpuSeconds']?.['decoder'] as number) > 0);
+});
+
+/** Every file the package's manifest lists, as bytes: equal packages hold equal weights. */
+function packageFiles(outDir: string): Map<string, Buffer> {
+  const manifest = parseManifest(JSON.parse(readFileSync(path.join(outDir, 'manifest.json'), 'utf8')), 'manifest');
+  return new Map(Object.values(manifest.files).map((f) => [f.path, readFileSync(path.join(outDir, f.path))]));
+}
+
+test('decoder phase beside the UNet phase: the same package as one after the other, and a failed second process is made up for here', { timeout: 600_000 }, async () => {
+  const plan = SMOKE_PLAN_V2;
+  const sequential = packageFiles(path.join(root, 'run', 'package ü'));
+  assert.ok(sequential.size >= 4, 'the previous test made the sequential package');
+
+  // the second process, played by a second run in this process: it interleaves with the UNet
+  // phase at every await (onnxruntime-node runs synchronously), which is what ordering needs
+  const dir = path.join(root, 'beside');
+  const outDir = path.join(dir, 'package');
+  const started: string[] = [];
+  const beside = (): PhaseBeside => {
+    started.push('decoder');
+    const run = runPretraining({ plan, dir, outDir, phase: 'decoder' });
+    return { ended: run.then((s) => `complete ${s.complete}`), stop: () => assert.fail('stop() is for a run that ends first') };
+  };
+  const summary = await runPretraining({ plan, dir, outDir, decoderBeside: beside });
+  assert.equal(summary.complete, true);
+  assert.deepEqual(started, ['decoder']);
+  assert.deepEqual(packageFiles(outDir), sequential);
+  const events = new TrainLog(trainLogPath(dir)).records().filter((r) => r.phase === 'decoder').map((r) => r.event);
+  assert.deepEqual(events, ['started-beside', 'beside-ended']);
+  assert.equal(new TrainLog(decoderLogPath(dir)).records().filter((r) => r.phase === 'decoder' && typeof r.step === 'number').length, plan.decoder!.steps);
+
+  // a finished decoder phase is not started again
+  const again = await runPretraining({ plan, dir, outDir, decoderBeside: () => assert.fail('the decoder phase is done') });
+  assert.equal(again.complete, true);
+
+  // a second process that ends without doing the phase (it could not start, or failed): the
+  // phase runs here after the UNet, from its checkpoint, with the same result
+  const failedDir = path.join(root, 'beside failed');
+  const failedOut = path.join(failedDir, 'package');
+  const failed = await runPretraining({ plan, dir: failedDir, outDir: failedOut, decoderBeside: () => ({ ended: Promise.resolve('exit code 2'), stop: () => undefined }) });
+  assert.equal(failed.complete, true);
+  assert.deepEqual(packageFiles(failedOut), sequential);
+  const failedEvents = new TrainLog(trainLogPath(failedDir)).records().filter((r) => r.phase === 'decoder');
+  assert.equal(failedEvents.find((r) => r.event === 'beside-ended')?.['how'], 'exit code 2');
+});
+
+test('when this run stops first, the decoder phase beside it is asked to stop and awaited', { timeout: 300_000 }, async () => {
+  const plan = SMOKE_PLAN_V2;
+  const dir = path.join(root, 'stops first');
+  let stopped = false;
+  let endedAfterStop = false;
+  const beside = (): PhaseBeside => {
+    let end!: (how: string) => void;
+    const ended = new Promise<string>((resolve) => (end = resolve));
+    return {
+      ended: ended.then((how) => {
+        endedAfterStop = stopped;
+        return how;
+      }),
+      stop: () => {
+        stopped = true;
+        setTimeout(() => end('signal SIGTERM'), 10);
+      },
+    };
+  };
+  // the UNet phase ends mid-way (as at a time cap): the run returns only after the decoder's process ended
+  const summary = await runPretraining({ plan, dir, outDir: path.join(dir, 'package'), decoderBeside: beside, crash: { phase: 'unet', step: 3 } });
+  assert.equal(summary.complete, false);
+  assert.equal(stopped, true);
+  assert.equal(endedAfterStop, true);
 });

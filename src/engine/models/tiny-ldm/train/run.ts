@@ -1,6 +1,15 @@
 // The pretraining entry: runs (or resumes) the phases in order - VAE, the decoder (when the plan
-// has one), cached latents, UNet, export - each skipping what its checkpoints say is done. Stops cleanly (checkpoint first) on
-// SIGINT/SIGTERM or when the time cap is reached; `npm run train:base` calls it again to resume.
+// has one), cached latents, UNet, export - each skipping what its checkpoints say is done. Stops
+// cleanly (checkpoint first) on SIGINT/SIGTERM or when the time cap is reached; `npm run
+// train:base` calls it again to resume.
+//
+// The decoder phase needs only the finished VAE, and nothing before the export needs the decoder,
+// so a caller with a second core can run it in a second process (`decoderBeside`) while this one
+// builds the latents and trains the UNet: the pretraining's wall time becomes VAE + max(decoder,
+// latents + UNet) instead of their sum, with the same checkpoints (each phase's batches and
+// initial weights come from the plan's seeds, not from what ran before it in the process).
+// onnxruntime-node runs a session synchronously, so the two phases need two processes: two
+// promises in one would take turns on one core.
 
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
@@ -10,13 +19,31 @@ import type { BuiltinManifest } from '../../builtin/manifest';
 import { runExport } from './export-phase';
 import { buildLatents } from './latents';
 import { processCpuSeconds, TrainLog } from './log';
-import type { TrainPlan } from './plan';
+import { fingerprint, type TrainPlan } from './plan';
 import { runUNetPhase } from './unet-phase';
 import { runVaePhase, vaeCheckpointPath, type VaePhaseResult } from './vae-phase';
-import { runDecoderPhase } from './decoder-phase';
-import type { LoopResult } from './loop';
+import { decoderCheckpointPath, runDecoderPhase } from './decoder-phase';
+import { finishedPhase, type LoopResult } from './loop';
 
 export type PhaseName = 'vae' | 'decoder' | 'unet' | 'export';
+
+/** A phase running in another process (scripts/train-base.ts starts the decoder phase so). */
+export interface PhaseBeside {
+  /** settles, with how it ended (for the log), when that process has ended for any reason */
+  ended: Promise<string>;
+  /** asks it to stop with a checkpoint (it also stops at its own time cap, and on the terminal's Ctrl-C) */
+  stop(): void;
+}
+
+/** The pretraining log; the decoder phase has its own (decoderLogPath), since it may run in another process. */
+export const trainLogPath = (dir: string): string => path.join(dir, 'train-log.jsonl');
+
+/**
+ * The decoder phase's log. A resumed phase rewrites its log to drop the steps it will redo
+ * (TrainLog.truncatePhase), which would lose lines another process appended meanwhile; with a
+ * file of its own the decoder phase's process is the only writer.
+ */
+export const decoderLogPath = (dir: string): string => path.join(dir, 'train-log-decoder.jsonl');
 
 export interface RunOptions {
   plan: TrainPlan;
@@ -32,6 +59,13 @@ export interface RunOptions {
   crash?: { phase: 'vae' | 'decoder' | 'unet'; step: number };
   /** also stop on SIGINT / SIGTERM (the CLI; not tests) */
   handleSignals?: boolean;
+  /**
+   * Starts the decoder phase elsewhere (all phases of a plan with a decoder phase, when it is not
+   * done yet): this run then builds the latents and trains the UNet meanwhile, waits for it, and
+   * exports. If that process stopped before the phase was done (a failure), the phase resumes
+   * here from its checkpoint.
+   */
+  decoderBeside?: () => PhaseBeside;
 }
 
 export interface RunSummary {
@@ -47,8 +81,9 @@ export interface RunSummary {
 
 export async function runPretraining(o: RunOptions): Promise<RunSummary> {
   mkdirSync(o.dir, { recursive: true });
-  const logPath = path.join(o.dir, 'train-log.jsonl');
+  const logPath = o.phase === 'decoder' ? decoderLogPath(o.dir) : trainLogPath(o.dir);
   const log = new TrainLog(logPath, o.echo);
+  const decoderLog = new TrainLog(decoderLogPath(o.dir), o.echo);
   const deadline = o.minutes !== undefined ? Date.now() + o.minutes * 60_000 : Infinity;
   let signalled = false;
   const onSignal = (): void => {
@@ -64,14 +99,22 @@ export async function runPretraining(o: RunOptions): Promise<RunSummary> {
   const cpu0 = processCpuSeconds();
   log.append({ phase: 'run', event: 'start', plan: o.plan.name, only: o.phase ?? 'all', minutes: o.minutes ?? null, pid: process.pid });
   const crashAt = (phase: 'vae' | 'decoder' | 'unet'): { crashAfterStep?: number } => (o.crash?.phase === phase ? { crashAfterStep: o.crash.step } : {});
+  const runDecoder = (): Promise<VaePhaseResult> => runDecoderPhase({ plan: o.plan, dir: o.dir, log: decoderLog, shouldStop, ...crashAt('decoder') });
+  let beside: PhaseBeside | undefined;
   try {
     if (wants('vae')) {
       summary.vae = await runVaePhase({ plan: o.plan, dir: o.dir, log, shouldStop, ...crashAt('vae') });
       if (!summary.vae.done) return summary;
     }
     if (o.plan.decoder && wants('decoder')) {
-      summary.decoder = await runDecoderPhase({ plan: o.plan, dir: o.dir, log, shouldStop, ...crashAt('decoder') });
-      if (!summary.decoder.done) return summary;
+      const finished = await finishedPhase(decoderCheckpointPath(o.dir), fingerprint(o.plan, 'decoder'), o.plan.decoder.steps);
+      if (o.phase === undefined && o.decoderBeside && !finished) {
+        beside = o.decoderBeside();
+        log.append({ phase: 'decoder', event: 'started-beside', log: path.basename(decoderLogPath(o.dir)) });
+      } else {
+        summary.decoder = await runDecoder();
+        if (!summary.decoder.done) return summary;
+      }
     }
     if (wants('unet')) {
       const vae = await readCheckpoint(vaeCheckpointPath(o.dir));
@@ -84,6 +127,14 @@ export async function runPretraining(o: RunOptions): Promise<RunSummary> {
       summary.unet = await runUNetPhase({ plan: o.plan, dir: o.dir, log, shouldStop, ...crashAt('unet') }, latents);
       if (!summary.unet.done) return summary;
     }
+    if (beside) {
+      const ended = await beside.ended;
+      beside = undefined;
+      log.append({ phase: 'decoder', event: 'beside-ended', how: ended });
+      // returns at once when that process finished the phase; resumes it here when it did not
+      summary.decoder = await runDecoder();
+      if (!summary.decoder.done) return summary;
+    }
     if (wants('export')) {
       summary.manifest = await runExport(o.plan, o.dir, o.outDir);
       log.append({ phase: 'export', event: 'written', dir: o.outDir, training: summary.manifest.training ?? null });
@@ -91,6 +142,11 @@ export async function runPretraining(o: RunOptions): Promise<RunSummary> {
     summary.complete = true;
     return summary;
   } finally {
+    if (beside) {
+      // this run stopped or failed first: the other process checkpoints and ends too
+      beside.stop();
+      await beside.ended;
+    }
     log.append({ phase: 'run', event: 'end', complete: summary.complete, cpuSecondsThisRun: Math.round((processCpuSeconds() - cpu0) * 10) / 10 });
     if (o.handleSignals) {
       process.off('SIGINT', onSignal);
