@@ -157,7 +157,9 @@ async function main(): Promise<void> {
     echo,
     handleSignals: true,
   });
-  console.log(summary.complete ? `done; log: ${summary.logPath}` : `stopped; run again to resume (log: ${summary.logPath})`);
+  // the decoder phase's second process shares this terminal: its lines say which run they end
+  const what = args.phase ? `the ${args.phase} phase` : 'pretraining';
+  console.log(summary.complete ? `${what} done; log: ${summary.logPath}` : `${what} stopped; run again to resume (log: ${summary.logPath})`);
 }
 
 /**

@@ -26,11 +26,14 @@ test('train:base --smoke: the decoder phase runs in a second process on 2+ cores
   const run = trainBase(['--smoke', '--dir', beside]);
   assert.equal(run.status, 0, run.output);
   assert.ok(existsSync(path.join(beside, 'package', 'manifest.json')), run.output);
+  assert.match(run.output, /^pretraining done; log: .*train-log\.jsonl$/m);
   const steps = SMOKE_PLAN_V3.decoder!.steps;
   assert.equal(decoderSteps(beside), steps);
   if (availableParallelism() >= 2) {
     assert.deepEqual(decoderEvents(beside), ['started-beside', 'beside-ended']);
     assert.match(run.output, /"only":"decoder"/, 'a second run of the script did the decoder phase');
+    // both processes print to this terminal: each final line says which run it ends
+    assert.match(run.output, /^the decoder phase done; log: .*train-log-decoder\.jsonl$/m);
     assert.equal(new TrainLog(trainLogPath(beside)).records().find((r) => r.event === 'beside-ended')?.['how'], 'exit code 0');
   } else {
     assert.deepEqual(decoderEvents(beside), []);
