@@ -129,7 +129,8 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
   const images = new Float32Array(n * imageCount);
   requests.forEach((r, k) => images.set(imageToTensor(r.normal), k * imageCount));
   const y0All = await model.encode(images, n);
-  const uncond = useCfg ? await model.context(null) : undefined;
+  // the all-'<null>' unconditional, shared by the batch; a mask-reading UNet's is per item (see predict)
+  const sharedUncond = useCfg && !facts.unetMask ? await model.context(null) : undefined;
   // the starting sample: pure noise (scaled to the sampler's space) or a partially noised y
   const startStep = Math.min(steps - 1, Math.round(steps * (1 - strength)));
   const items: ItemState[] = [];
@@ -146,7 +147,7 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
       latentMask: maskToLatent(r.mask, r.normal, facts.latentSize, 'any'),
       unetMask: facts.unetMask ? Float32Array.from(r.mask, (v) => (v > 0 ? 1 : 0)) : undefined,
       cond: await model.context(r.conditioning),
-      uncond: useCfg && facts.unetMask ? await model.context({ mask: { width: r.normal.width, height: r.normal.height, data: r.mask } }) : uncond,
+      uncond: useCfg && facts.unetMask ? await model.context({ mask: { width: r.normal.width, height: r.normal.height, data: r.mask } }) : sharedUncond,
       z,
       x0Hat: undefined,
     });

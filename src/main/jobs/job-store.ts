@@ -137,7 +137,11 @@ export class JobStore {
   allWarnings(): Map<number, string[]> {
     const rows = this.db.prepare("SELECT job_id AS jobId, message FROM job_events WHERE level = 'warn' ORDER BY id").all() as { jobId: number; message: string }[];
     const byJob = new Map<number, string[]>();
-    for (const { jobId, message } of rows) byJob.set(jobId, [...(byJob.get(jobId) ?? []), message]);
+    for (const { jobId, message } of rows) {
+      const messages = byJob.get(jobId);
+      if (messages) messages.push(message);
+      else byJob.set(jobId, [message]);
+    }
     return byJob;
   }
 

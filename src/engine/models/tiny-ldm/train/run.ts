@@ -83,7 +83,7 @@ export async function runPretraining(o: RunOptions): Promise<RunSummary> {
   mkdirSync(o.dir, { recursive: true });
   const logPath = o.phase === 'decoder' ? decoderLogPath(o.dir) : trainLogPath(o.dir);
   const log = new TrainLog(logPath, o.echo);
-  const decoderLog = new TrainLog(decoderLogPath(o.dir), o.echo);
+  const decoderLog = o.phase === 'decoder' ? log : new TrainLog(decoderLogPath(o.dir), o.echo);
   const deadline = o.minutes !== undefined ? Date.now() + o.minutes * 60_000 : Infinity;
   let signalled = false;
   const onSignal = (): void => {
