@@ -1,7 +1,8 @@
 // The --smoke pretraining end to end (tiny model, 64x64 images): VAE, cached latents, UNet,
 // export. Checks that both losses go down, that the package reads back and runs, and that a run
 // interrupted without a checkpoint (as kill -9 would leave it) and resumed is identical, step for
-// step and byte for byte, to an uninterrupted one.
+// step and byte for byte, to an uninterrupted one (the UNet's parameter average included), and
+// that the package ships that average.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -11,7 +12,13 @@ import { parseManifest } from '../../../../src/engine/models/builtin/manifest';
 import { createSession } from '../../../../src/engine/runtime';
 import { readImage } from '../../../../src/engine/imaging';
 import { writePreview } from '../../../../src/engine/models/tiny-ldm/train/preview';
-import { SMOKE_PLAN, TrainLog, runPretraining, type RunSummary } from '../../../../src/engine/models/tiny-ldm/train';
+import { readCheckpoint } from '../../../../src/engine/autodiff/checkpoint';
+import { EMA_SLOT } from '../../../../src/engine/autodiff/optim';
+import { SMOKE_PLAN as SMOKE_PLAN_V1, TrainLog, runPretraining, unetCheckpointPath, type RunSummary } from '../../../../src/engine/models/tiny-ldm/train';
+import { TOKEN_TABLE_PARAM } from '../../../../src/engine/models/tiny-ldm/train/graphs';
+
+/** The v1 smoke plan with the UNet's parameter average (as the shipped plan keeps one). */
+const SMOKE_PLAN = { ...SMOKE_PLAN_V1, unet: { ...SMOKE_PLAN_V1.unet, emaDecay: 0.9 } };
 
 const root = mkdtempSync(path.join(tmpdir(), 'tiny ldm smoke é-'));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -67,6 +74,14 @@ test('smoke pretraining: VAE and UNet losses go down and the package exports', {
   for (const r of rows) assert.ok(r.changeInside > 0, `nothing painted inside the ${r.defect} mask`);
   const png = await readImage(previewFile);
   assert.deepEqual([png.width, png.height], [4 * SMOKE_PLAN.model.imageSize, 2 * SMOKE_PLAN.model.imageSize]);
+
+  // the package's token table (trained in the UNet phase) is the parameter average, not the last weights
+  const ckpt = await readCheckpoint(unetCheckpointPath(dir));
+  const shipped = new Float32Array(new Uint8Array(readFileSync(path.join(outDir, manifest.files.token_table.path))).buffer);
+  const averaged = ckpt.optimizer.slots[EMA_SLOT]![TOKEN_TABLE_PARAM]!;
+  assert.deepEqual(Array.from(shipped), Array.from(averaged));
+  assert.notDeepEqual(Array.from(shipped), Array.from(ckpt.params[TOKEN_TABLE_PARAM]!.data));
+  assert.equal((training['unet'] as Record<string, unknown>)['emaDecay'], 0.9);
 });
 
 test('smoke pretraining interrupted without a checkpoint (twice) and resumed equals the uninterrupted run', { timeout: 300_000 }, async () => {

@@ -2,6 +2,7 @@
 // (builtin/export.ts writeBuiltinPackage), with the measured facts in its `training` block.
 
 import { readCheckpoint, type Checkpoint } from '../../../autodiff/checkpoint';
+import { shippedWeights } from '../../../autodiff/optim';
 import { LDM_SCHEDULE } from '../../../diffusion/schedule';
 import { onnxruntimeVersion } from '../../../runtime';
 import { UserError } from '../../../../shared/errors';
@@ -32,7 +33,9 @@ export async function runExport(plan: TrainPlan, dir: string, outDir: string): P
   const decoder = plan.decoder ? await finished(decoderCheckpointPath(dir), plan, 'decoder') : undefined;
   const unet = await finished(unetCheckpointPath(dir), plan, 'unet');
   const weights = new Map<string, Float32Array>();
-  for (const ckpt of [vae, decoder, unet]) for (const [name, p] of Object.entries(ckpt?.params ?? {})) weights.set(name, p.data);
+  for (const ckpt of [vae, decoder]) for (const [name, p] of Object.entries(ckpt?.params ?? {})) weights.set(name, p.data);
+  // the UNet, spatial encoder and token table: their parameter average when the plan keeps one
+  for (const [name, w] of shippedWeights(unet.params, unet.optimizer)) weights.set(name, w);
   const table = weights.get(TOKEN_TABLE_PARAM);
   if (!table) throw new Error(`${unetCheckpointPath(dir)}: no '${TOKEN_TABLE_PARAM}'`);
   const latents = loadLatents(plan, dir);
@@ -63,7 +66,7 @@ export async function runExport(plan: TrainPlan, dir: string, outDir: string): P
     latentScale: latents.scale,
     latentMean: latents.mean,
     latentSamples: latents.count,
-    unet: { steps: unet.meta['step'], batch: plan.unet.batch, dropAll: plan.unet.dropAll, dropLabels: plan.unet.dropLabels, dropMask: plan.unet.dropMask, maskedLossBatches: plan.unet.maskedLossBatches },
+    unet: { steps: unet.meta['step'], batch: plan.unet.batch, ...(plan.unet.emaDecay !== undefined ? { emaDecay: plan.unet.emaDecay } : {}), dropAll: plan.unet.dropAll, dropLabels: plan.unet.dropLabels, dropMask: plan.unet.dropMask, maskedLossBatches: plan.unet.maskedLossBatches },
     cpuSeconds: { vae: vaeCpu, ...(decoder ? { decoder: decoderCpu } : {}), latents: latents.cpuSeconds, unet: unetCpu, total: vaeCpu + decoderCpu + latents.cpuSeconds + unetCpu },
     onnxruntime: onnxruntimeVersion(),
     ortThreads: 1,

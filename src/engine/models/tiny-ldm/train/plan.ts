@@ -44,6 +44,8 @@ export interface TrainPlan {
     maskedLossBatches: number;
     /** in the other batches, the loss weight of the latent cells a defect touches (others 1; absent: 1) */
     defectWeight?: number;
+    /** decay of the parameter average the package ships (optim/ema.ts); absent: the last weights */
+    emaDecay?: number;
   };
   eval: { heldoutImages: number; bsdataImages: number };
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
@@ -117,7 +119,7 @@ export const SMOKE_PLAN_V2: TrainPlan = withV2Latents(SMOKE_PLAN, 'tiny-ldm-v2-s
  */
 export const BASE_PLAN_V3: TrainPlan = { ...BASE_PLAN_V2, name: 'tiny-ldm', trainFolder: 'train-base-v3', model: TINY_LDM_V3, decoder: { ...BASE_PLAN_V2.decoder!, steps: 14000 } };
 
-export const SMOKE_PLAN_V3: TrainPlan = { ...SMOKE_PLAN_V2, name: 'tiny-ldm-v3-smoke', model: SMOKE_LDM_V3 };
+export const SMOKE_PLAN_V3: TrainPlan = { ...SMOKE_PLAN_V2, name: 'tiny-ldm-v3-smoke', model: SMOKE_LDM_V3, unet: { ...SMOKE_PLAN_V2.unet, emaDecay: 0.9 } };
 
 export type PlanVersion = 'v1' | 'v2' | 'v3';
 

@@ -19,6 +19,7 @@ import path from 'node:path';
 import { UserError } from '../../../../shared/errors';
 import { Rng } from '../../../../shared/random';
 import { readCheckpoint, writeFileAtomic } from '../../../autodiff/checkpoint';
+import { shippedWeights } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
 import { LDM_SCHEDULE, alphasCumprod } from '../../../diffusion/schedule';
 import { encodeModel } from '../../../onnx/serialize';
@@ -148,7 +149,7 @@ export async function runProbe(plan: TrainPlan, dir: string, settings: ProbeSett
     const losses = log.records().filter((r) => r.phase === 'unet' && typeof r['step'] === 'number').map((r) => r['loss'] as number);
     const tail = losses.slice(-30);
     const unetCkpt = await readCheckpoint(unetCheckpointPath(folder));
-    const unetWeights = new Map(Object.entries(unetCkpt.params).map(([k, p]) => [k, p.data]));
+    const unetWeights = shippedWeights(unetCkpt.params, unetCkpt.optimizer);
     const epsMse = await heldoutEpsMse(plan, samples.map((s) => sampleLabels(s, cfg.defectTokens)), heldout, latents.scale, unetWeights, settings.timesteps, unetCheckpointPath(folder));
     unet = { steps: result.step, batch: settings.unetBatch, latentSamples: settings.latentSamples, latentScale: latents.scale, lastLosses: tail.reduce((a, b) => a + b, 0) / Math.max(1, tail.length), epsMse };
   }

@@ -15,7 +15,7 @@
 
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
-import { Adam } from '../../../autodiff/optim';
+import { Adam, WithEma } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
 import { maskToLatent } from '../../../diffusion/latent-mask';
 import { LDM_SCHEDULE, alphasCumprod } from '../../../diffusion/schedule';
@@ -111,7 +111,7 @@ export async function runUNetPhase(ctx: PhaseContext, data: LatentSet): Promise<
   const trainer = await composeTraining(graph.model, {
     loss: graph.loss,
     train: graph.params,
-    optimizer: new Adam({ lr }),
+    optimizer: plan.unet.emaDecay !== undefined ? new WithEma(new Adam({ lr }), plan.unet.emaDecay) : new Adam({ lr }),
     clipGradNorm: 1,
     session: { intraOpNumThreads: 1 },
   });
