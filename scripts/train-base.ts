@@ -13,6 +13,7 @@
 //   --kl BETA|off             latent experiments: gaussian posterior with KL weight BETA, or none
 //   --vae-steps N             latent experiments: another VAE step count
 //   --defect-weight W         UNet experiments: the loss weight of defect cells (plan.unet.defectWeight)
+//   --min-snr G               UNet experiments: Min-SNR-G timestep weighting (plan.unet.minSnrGamma)
 //                             (any of these three: the package defaults to <train dir>/package)
 //   --phase vae|decoder|unet|export
 //                             run only that phase (its prerequisites must be done; the decoder
@@ -77,6 +78,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--latent-channels') args.variant.latentChannels = integer();
     else if (a === '--vae-steps') args.variant.vaeSteps = integer();
     else if (a === '--defect-weight') args.variant.defectWeight = Number(value());
+    else if (a === '--min-snr') args.variant.minSnrGamma = Number(value());
     else if (a === '--kl') {
       const v = value();
       const beta = Number(v);

@@ -10,7 +10,7 @@ import { HELD_OUT_DEFECTS, corpusSample, downscale, sampleLabels } from '../../.
 import { psnr } from '../../../../src/engine/models/tiny-ldm/train/evaluate';
 import { packBits, unpackMask, type LatentSet } from '../../../../src/engine/models/tiny-ldm/train/latents';
 import { SMOKE_PLAN, defaultTrainDir, learningRate } from '../../../../src/engine/models/tiny-ldm/train/plan';
-import { unetBatch } from '../../../../src/engine/models/tiny-ldm/train/unet-phase';
+import { minSnrWeight, unetBatch } from '../../../../src/engine/models/tiny-ldm/train/unet-phase';
 
 test('corpus samples are deterministic, never use a held-out defect family, and label what they show', () => {
   const a = corpusSample(3, 'train', 5, 64);
@@ -179,6 +179,32 @@ test('UNet batch: z_t = sqrt(abar_t) scale z0 + sqrt(1 - abar_t) eps, context dr
     }
   }
   assert.ok(sawWeighted, 'no weighted defect sample in 12 steps');
+
+  // minSnrGamma: the same draws, plus each sample's Min-SNR-5 factor for its timestep
+  const minSnr = { ...plan, unet: { ...plan.unet, minSnrGamma: 5 } };
+  const factors: number[] = [];
+  for (let step = 1; step <= 12; step++) {
+    const plain = unetBatch(plan, data, vocab, step);
+    const b = unetBatch(minSnr, data, vocab, step);
+    assert.equal(plain['timestep_weight'], undefined, 'a plan without minSnrGamma feeds no factor');
+    for (const k of Object.keys(plain)) assert.deepEqual(b[k], plain[k], `step ${step}: ${k} changed`);
+    const ts = b['timestep']!.data as Float32Array;
+    const tw = b['timestep_weight']!;
+    assert.deepEqual(tw.dims, [6, 1, 1, 1]);
+    ts.forEach((t, n) => {
+      const snr = abar(t) / (1 - abar(t));
+      assert.ok(Math.abs((tw.data as Float32Array)[n]! - Math.min(1, 5 / snr)) < 1e-6, `step ${step} sample ${n} (t = ${t})`);
+      factors.push((tw.data as Float32Array)[n]!);
+    });
+  }
+  assert.ok(factors.some((v) => v < 0.999) && factors.some((v) => v === 1), 'both capped (low-noise) and uncapped (noisy) steps were drawn');
+});
+
+test('Min-SNR-gamma weights: 1 while SNR <= gamma, gamma / SNR above', () => {
+  assert.equal(minSnrWeight(0.5, 5), 1); // SNR 1
+  assert.ok(Math.abs(minSnrWeight(5 / 6, 5) - 1) < 1e-12); // SNR 5
+  assert.ok(Math.abs(minSnrWeight(0.9, 5) - 5 / 9) < 1e-12); // SNR 9
+  assert.ok(Math.abs(minSnrWeight(0.99, 1) - 1 / 99) < 1e-12); // SNR 99
 });
 
 test('the training folder: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base', () => {

@@ -129,7 +129,8 @@ export interface UNetTrainingGraph extends TrainingGraph {
   initialTokens: Float32Array;
 }
 
-export function buildUNetTrainingGraph(cfg: TinyLdmConfig, batch: number): UNetTrainingGraph {
+/** timestepWeights: a per-sample loss factor input 'timestep_weight' [batch, 1, 1, 1] (weightedEpsLoss). */
+export function buildUNetTrainingGraph(cfg: TinyLdmConfig, batch: number, options: { timestepWeights?: boolean } = {}): UNetTrainingGraph {
   const b = new GraphBuilder('tiny_ldm_unet_training');
   const net = new Net(b, cfg.seed);
   const vocabulary = buildVocabulary(cfg.defectTokens);
@@ -147,6 +148,7 @@ export function buildUNetTrainingGraph(cfg: TinyLdmConfig, batch: number): UNetT
   const labels = input('label_onehot', [batch, labelSlots, V]);
   const keep = input('spatial_keep', [batch, 1, 1]);
   const mask = input('mask', [batch, 1, S, S]);
+  const sampleWeight = options.timestepWeights ? input('timestep_weight', [batch, 1, 1, 1]) : undefined;
 
   const initialTokens = initialTokenTable(vocabulary, W, cfg.seed);
   const table: Value = { name: b.param(TOKEN_TABLE_PARAM, [V, W], initialTokens), shape: [V, W] };
@@ -165,7 +167,7 @@ export function buildUNetTrainingGraph(cfg: TinyLdmConfig, batch: number): UNetT
     unetMask = net.op('Mul', [unit.name, net.reshape(keep, [batch, 1, 1, 1]).name], mask.shape);
   }
   const eps = tinyLdmUNet(net, { sample, timestep, context, ...(unetMask ? { mask: unetMask } : {}) }, cfg.unet);
-  const loss = weightedEpsLoss(net, eps, target, weight);
+  const loss = weightedEpsLoss(net, eps, target, weight, sampleWeight);
   scalarOutput(b, loss, 'loss');
   return { model: b.toModel(), params: [TOKEN_TABLE_PARAM, ...net.params], loss: 'loss', metrics: [], vocabulary, initialTokens };
 }

@@ -69,11 +69,17 @@ export function reparameterise(net: Net, mean: Value, logvar: Value, noise: Valu
   return net.op('Add', [mean.name, net.op('Mul', [std.name, noise.name], mean.shape).name], mean.shape);
 }
 
-/** weight: [B, 1, h, w], broadcast over channels. */
-export function weightedEpsLoss(net: Net, predicted: Value, target: Value, weight: Value): Value {
+/**
+ * sum(w * s * (predicted - target)^2) / (C * sum(w)): weight w [B, 1, h, w] (per latent cell,
+ * broadcast over channels) sets which cells count; the optional per-sample factor s [B, 1, 1, 1]
+ * (a timestep weighting) scales a sample's terms without entering the normaliser, so a batch of
+ * down-weighted samples contributes less instead of being renormalised back.
+ */
+export function weightedEpsLoss(net: Net, predicted: Value, target: Value, weight: Value, sampleWeight?: Value): Value {
   const channels = predicted.shape[1]!;
   const diff = net.op('Sub', [predicted.name, target.name], predicted.shape);
-  const weighted = net.op('Mul', [net.op('Mul', [diff.name, diff.name], diff.shape).name, weight.name], diff.shape);
+  let weighted = net.op('Mul', [net.op('Mul', [diff.name, diff.name], diff.shape).name, weight.name], diff.shape);
+  if (sampleWeight) weighted = net.op('Mul', [weighted.name, sampleWeight.name], diff.shape);
   const denominator = net.op('Mul', [sumAll(net, weight).name, net.b.scalar(channels)], []);
   return net.op('Div', [sumAll(net, weighted).name, denominator.name], []);
 }

@@ -46,6 +46,8 @@ export interface TrainPlan {
     defectWeight?: number;
     /** decay of the parameter average the package ships (optim/ema.ts); absent: the last weights */
     emaDecay?: number;
+    /** Min-SNR-gamma loss weighting over timesteps (unet-phase.ts); absent: plain eps-MSE */
+    minSnrGamma?: number;
   };
   eval: { heldoutImages: number; bsdataImages: number };
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
@@ -139,12 +141,14 @@ export interface PlanVariant {
   vaeSteps?: number;
   /** plan.unet.defectWeight (the UNet phase only: the autoencoder and latents stay valid) */
   defectWeight?: number;
+  /** plan.unet.minSnrGamma (the UNet phase only) */
+  minSnrGamma?: number;
 }
 
 /**
  * A plan with another latent design, for the short latent-space experiments: the channel count,
  * the posterior (KL weight or none) and the VAE step count changed, the name saying how; or with
- * another UNet defect weight (the autoencoder's and the latents' fingerprints unchanged). A
+ * another UNet defect weight or Min-SNR weighting (the autoencoder's and the latents' fingerprints unchanged). A
  * deterministic VAE gets the latent L2 term of BASE_PLAN; a gaussian one the KL term instead.
  */
 export function planVariant(plan: TrainPlan, v: PlanVariant): TrainPlan {
@@ -177,6 +181,11 @@ export function planVariant(plan: TrainPlan, v: PlanVariant): TrainPlan {
     if (!(Number.isFinite(v.defectWeight) && v.defectWeight >= 1)) throw new Error(`the defect weight must be a number >= 1, got ${v.defectWeight}`);
     unet = { ...unet, defectWeight: v.defectWeight };
     name += `-dw${v.defectWeight}`;
+  }
+  if (v.minSnrGamma !== undefined) {
+    if (!(Number.isFinite(v.minSnrGamma) && v.minSnrGamma > 0)) throw new Error(`the Min-SNR gamma must be a number > 0, got ${v.minSnrGamma}`);
+    unet = { ...unet, minSnrGamma: v.minSnrGamma };
+    name += `-snr${v.minSnrGamma}`;
   }
   if (vae.posterior === 'gaussian' && schedule.klWeight === undefined) throw new Error(`plan ${name}: a gaussian VAE needs a KL weight`);
   const model = { ...plan.model, vae };

@@ -12,6 +12,11 @@
 // cells 1. Why: blended generation only ever asks the UNet for the masked cells, and a thin
 // defect (a scratch) touches a few percent of its image's cells, so under plain MSE its look is a
 // sliver of the loss and the model learns to paint it faintly.
+// With plan.unet.minSnrGamma = gamma, each sample's terms are also scaled by Min-SNR-gamma (Hang
+// et al., ICCV 2023), for eps-prediction: w(t) = min(SNR(t), gamma) / SNR(t), SNR = abar / (1 - abar).
+// Under plain eps-MSE the low-noise steps, whose loss is largest, dominate the gradient; capping
+// their weight leaves more of it to the noisy steps, where the image's layout and colours (and
+// so its conditioning) are decided.
 
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
@@ -32,6 +37,12 @@ import type { PhaseContext } from './vae-phase';
 
 export const unetCheckpointPath = (dir: string): string => path.join(dir, 'unet.ckpt');
 
+/** Min-SNR-gamma's weight of an eps-prediction loss term at cumulative alpha `abar` (file comment). */
+export function minSnrWeight(abar: number, gamma: number): number {
+  const snr = abar / (1 - abar);
+  return Math.min(snr, gamma) / snr;
+}
+
 /** The batch of step `step` (see the file comment). */
 export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVocabulary, step: number): Record<string, HostTensor> {
   const cfg = plan.model;
@@ -50,6 +61,8 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
   const keep = new Float32Array(batch);
   const mask = new Float32Array(batch * S * S);
   const weight = new Float32Array(batch * g * g);
+  const gamma = plan.unet.minSnrGamma;
+  const timestepWeight = gamma !== undefined ? new Float32Array(batch) : undefined;
   const sequences: string[][] = [];
   let maskedAny = false;
   for (let b = 0; b < batch; b++) {
@@ -64,6 +77,7 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
       target[b * per + i] = eps[i]!;
     }
     timestep[b] = t;
+    if (timestepWeight) timestepWeight[b] = minSnrWeight(abar[t]!, gamma!);
     const u = rng.uniform();
     const nullAll = u < dropAll;
     const nullLabels = nullAll || u < dropAll + dropLabels;
@@ -97,6 +111,7 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
     label_onehot: f([batch, 1 + cfg.defectTokens, V], oneHot(vocabulary, sequences)),
     spatial_keep: f([batch, 1, 1], keep),
     mask: f([batch, 1, S, S], mask),
+    ...(timestepWeight ? { timestep_weight: f([batch, 1, 1, 1], timestepWeight) } : {}),
   };
 }
 
@@ -106,7 +121,7 @@ export async function runUNetPhase(ctx: PhaseContext, data: LatentSet): Promise<
   const print = fingerprint(plan, 'unet');
   const finished = await finishedPhase(ckptPath, print, plan.unet.steps);
   if (finished) return finished;
-  const graph = buildUNetTrainingGraph(plan.model, plan.unet.batch);
+  const graph = buildUNetTrainingGraph(plan.model, plan.unet.batch, { timestepWeights: plan.unet.minSnrGamma !== undefined });
   const lr = learningRate(plan.unet);
   const trainer = await composeTraining(graph.model, {
     loss: graph.loss,
