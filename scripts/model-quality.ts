@@ -5,7 +5,7 @@
 //   --package DIR            the package (default resources/models/tiny-ldm)
 //   --out DIR                where the three files go (default: the package folder; the card is
 //                            copied from the package when DIR has none)
-//   --samples N              generated samples per defect family (default 8)
+//   --samples N              generated samples per defect family (default 32)
 //   --steps N                DDIM steps per generation (default 25)
 //   --guidance X             classifier-free guidance scale (default 3)
 //   --inversion-pairs N      image-mask pairs per held-out family (default 10)

@@ -2,7 +2,7 @@
 // card section replacement, the picture grid and the held-out samples.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { measureChange, outsideDistance, summariseChange } from '../../../src/engine/models/tiny-ldm/quality/change-ratio';
+import { bootstrapRatioInterval, measureChange, outsideDistance, summariseChange } from '../../../src/engine/models/tiny-ldm/quality/change-ratio';
 import { QUALITY_BEGIN, QUALITY_END, renderQualitySection, replaceQualitySection } from '../../../src/engine/models/tiny-ldm/quality/card';
 import { composeGrid, GRID_COLUMNS } from '../../../src/engine/models/tiny-ldm/quality/grid';
 import { qualitySample } from '../../../src/engine/models/tiny-ldm/quality/samples';
@@ -50,6 +50,24 @@ test('change summary: ratio of the means; D = latent cell + dilation + feather',
   assert.throws(() => measureChange(new Uint8Array(12), new Uint8Array(9), new Uint8Array(4), { width: 2, height: 2, channels: 3 }, 1), /12 and 9/);
 });
 
+test('ratio bootstrap: two samples give the exact extremes; one value repeated gives a point; deterministic', () => {
+  const a = { inside: 30, outside: 2, insidePixels: 1, outsidePixels: 1 };
+  const b = { inside: 10, outside: 5, insidePixels: 1, outsidePixels: 1 };
+  // draws of two with replacement: (a, a) ratio 15 and (b, b) ratio 2 each with probability 1/4,
+  // so the 2.5% and 97.5% quantiles are exactly those two
+  const [lo, hi] = bootstrapRatioInterval([a, b], { resamples: 4000, level: 0.95, seed: 1 });
+  assert.equal(lo, 2);
+  assert.equal(hi, 15);
+  assert.deepEqual(bootstrapRatioInterval([a, a, a], { resamples: 100, level: 0.95, seed: 2 }), [15, 15]);
+  const many = Array.from({ length: 20 }, (_, i) => ({ inside: 10 + i, outside: 2 + (i % 3), insidePixels: 1, outsidePixels: 1 }));
+  const once = bootstrapRatioInterval(many, { resamples: 500, level: 0.9, seed: 3 });
+  assert.deepEqual(bootstrapRatioInterval(many, { resamples: 500, level: 0.9, seed: 3 }), once);
+  const point = summariseChange(many).ratio;
+  assert.ok(once[0] < point && point < once[1], `${once} around ${point}`);
+  assert.deepEqual(bootstrapRatioInterval([{ inside: Number.NaN, outside: Number.NaN, insidePixels: 0, outsidePixels: 0 }], { resamples: 10, level: 0.95, seed: 1 }).map(String), ['NaN', 'NaN']);
+  assert.throws(() => bootstrapRatioInterval(many, { resamples: 0, level: 0.95, seed: 1 }), /resamples must be a positive integer/);
+});
+
 const REPORT: QualityReport = {
   model: { name: 'tiny-ldm', contentHash: 'abcdef0123456789' },
   date: '2026-11-27T10:00:00.000Z',
@@ -61,13 +79,14 @@ const REPORT: QualityReport = {
     aar: true,
     pasteBack: { dilate: 2, feather: 3 },
     outsideDistancePx: 13,
+    bootstrapResamples: 2000,
     inversionPairs: 10,
     inversionSteps: 400,
     classifier: { size: 64, channels: 8, batch: 16, steps: 400, lr: 3e-3, seed: 3, trainPerFamily: 40 },
   },
   families: [
-    { defect: 'scratch', conditioning: 'token-rows', samples: 2, inside: 41.25, outside: 3.5, vaeOutside: 3.25, ratio: 11.786, realRatio: 14.04, toReal: 20.5, untouchedToReal: 30, classifierRecall: 0.5 },
-    { defect: 'crack', conditioning: 'textual-inversion', samples: 2, inside: 12, outside: 4, vaeOutside: 3.9, ratio: 3, realRatio: 8.96, toReal: 45, untouchedToReal: 40, classifierRecall: 0, inversion: { pairs: 10, steps: 400, finalLoss: 0.0123 } },
+    { defect: 'scratch', conditioning: 'token-rows', samples: 2, inside: 41.25, outside: 3.5, vaeOutside: 3.25, ratio: 11.786, ratioInterval: [9.04, 14.5], realRatio: 14.04, toReal: 20.5, untouchedToReal: 30, classifierRecall: 0.5 },
+    { defect: 'crack', conditioning: 'textual-inversion', samples: 2, inside: 12, outside: 4, vaeOutside: 3.9, ratio: 3, ratioInterval: [2, 5.5], realRatio: 8.96, toReal: 45, untouchedToReal: 40, classifierRecall: 0, inversion: { pairs: 10, steps: 400, finalLoss: 0.0123 } },
   ],
   classifier: {
     families: ['scratch', 'crack'],
@@ -88,8 +107,10 @@ const REPORT: QualityReport = {
 
 test('the card section: a table row per family, the grid link, the command; markers replaced, text outside untouched, idempotent', () => {
   const section = renderQualitySection(REPORT);
-  assert.match(section, /\| scratch \| pretrained token rows \| 2 \| 41\.3 \| 3\.5 \| 3\.3 \| \*\*11\.8\*\* \| 14\.0 \| 20\.5 \(30\.0\) \| 50% \|/);
-  assert.match(section, /\| crack \| textual inversion \(loss 0\.0123\) \| 2 \| 12\.0 \| 4\.0 \| 3\.9 \| 3\.0 \| 9\.0 \| 45\.0 \(40\.0\) \| 0% \|/);
+  assert.match(section, /\| scratch \| pretrained token rows \| 2 \| 41\.3 \| 3\.5 \| 3\.3 \| \*\*11\.8\*\* \(9\.0-14\.5\) \| 14\.0 \| 20\.5 \(30\.0\) \| 50% \|/);
+  assert.match(section, /\| crack \| textual inversion \(loss 0\.0123\) \| 2 \| 12\.0 \| 4\.0 \| 3\.9 \| 3\.0 \(2\.0-5\.5\) \| 9\.0 \| 45\.0 \(40\.0\) \| 0% \|/);
+  // scratch's interval lies above 5; crack's straddles it
+  assert.match(section, /Change ratio >= 5: \*\*1 of 2 families\*\*; the whole interval at or above 5 for 1, below it for 0\./);
   // (20.5 + 45) / 2 and (30 + 40) / 2; only scratch is closer than untouched
   assert.match(section, /mean over the families: \*\*32\.8\*\* \(untouched 35\.0\); closer than untouched for 1 of 2 families/);
   assert.match(section, /accuracy 25%\*\* \(chance 50%/);

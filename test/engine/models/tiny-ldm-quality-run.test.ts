@@ -74,6 +74,8 @@ test('the script measures a tiny package end to end and writes its three files i
   for (const f of report.families) {
     assert.ok(Number.isFinite(f.inside) && f.inside > 0 && Number.isFinite(f.outside) && f.outside > 0, JSON.stringify(f));
     assert.ok(Math.abs(f.ratio - f.inside / f.outside) < 1e-9);
+    // the figure lies in its bootstrap interval
+    assert.ok(f.ratioInterval[0] <= f.ratio && f.ratio <= f.ratioInterval[1], JSON.stringify(f));
     assert.ok(Number.isFinite(f.vaeOutside) && f.vaeOutside > 0);
     // the real defect changes its mask (through the round trip) more than the VAE's error outside it
     assert.ok(Number.isFinite(f.realRatio) && f.realRatio > 1, JSON.stringify(f));
@@ -114,7 +116,7 @@ test('the script measures a tiny package end to end and writes its three files i
 test('script arguments: defaults, smoke settings, clear errors', () => {
   const d = parseQualityArgs([]);
   assert.equal(d.command, 'npm run model:quality');
-  assert.equal(d.samplesPerFamily, 8);
+  assert.equal(d.samplesPerFamily, 32);
   assert.match(d.packageDir, /resources[\\/]models[\\/]tiny-ldm$/);
   const s = parseQualityArgs(['--smoke', '--samples', '3']);
   assert.equal(s.samplesPerFamily, 3);

@@ -54,7 +54,7 @@ export function renderQualitySection(r: QualityReport): string {
       `D = ${num(s.outsideDistancePx, 0)} px from the mask (one latent cell, whose content the model may change, plus paste-back's ` +
       `${s.pasteBack.dilate} px dilation and ${s.pasteBack.feather} px feather). Both are measured on the decoded image **before paste-back**: ` +
       `after it, everything outside the seam is the original's bytes and the outside change is zero by construction. ` +
-      `ratio = inside / outside (means over the samples); target >= ${RATIO_TARGET}. ` +
+      `ratio = inside / outside (means over the samples), with its 95% bootstrap interval over the samples (${s.bootstrapResamples} resamples); target >= ${RATIO_TARGET}. ` +
       `**VAE floor** = the outside change of a plain encode-decode round trip of the same normal images (what the outside change would be if generation left the background latent alone). ` +
       `**real defect's ratio** = the same ratio for the corpus' real defect of the family (same image, same mask) after that round trip: what a generator that painted the defect perfectly would score on this autoencoder.`,
   );
@@ -78,9 +78,17 @@ export function renderQualitySection(r: QualityReport): string {
   lines.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const f of r.families) {
     const how = f.conditioning === 'token-rows' ? 'pretrained token rows' : `textual inversion (loss ${num(f.inversion?.finalLoss ?? Number.NaN, 4)})`;
-    const ratio = f.ratio >= RATIO_TARGET ? `**${num(f.ratio)}**` : num(f.ratio);
+    const ratio = `${f.ratio >= RATIO_TARGET ? `**${num(f.ratio)}**` : num(f.ratio)} (${num(f.ratioInterval[0])}-${num(f.ratioInterval[1])})`;
     lines.push(`| ${f.defect} | ${how} | ${f.samples} | ${num(f.inside)} | ${num(f.outside)} | ${num(f.vaeOutside)} | ${ratio} | ${num(f.realRatio)} | ${num(f.toReal)} (${num(f.untouchedToReal)}) | ${pct(f.classifierRecall)} |`);
   }
+  lines.push('');
+  const meeting = r.families.filter((f) => f.ratio >= RATIO_TARGET).length;
+  const surely = r.families.filter((f) => f.ratioInterval[0] >= RATIO_TARGET).length;
+  const surelyNot = r.families.filter((f) => f.ratioInterval[1] < RATIO_TARGET).length;
+  lines.push(
+    `Change ratio >= ${RATIO_TARGET}: **${meeting} of ${r.families.length} families**; the whole interval at or above ${RATIO_TARGET} for ${surely}, ` +
+      `below it for ${surelyNot}.`,
+  );
   lines.push('');
   const closer = r.families.filter((f) => f.toReal < f.untouchedToReal).length;
   lines.push(

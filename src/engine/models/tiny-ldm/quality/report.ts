@@ -21,6 +21,8 @@ export interface FamilyQuality {
   /** the outside change of a plain VAE round trip (encode, decode) of the same normal images: the floor of `outside` */
   vaeOutside: number;
   ratio: number;
+  /** 95% percentile-bootstrap interval of `ratio` over the family's samples (change-ratio.ts) */
+  ratioInterval: [number, number];
   /**
    * The ratio of the REAL defect (the corpus' own, same image and mask) after the same
    * encode-decode round trip: what a generator that paints this family perfectly would score on
@@ -52,6 +54,8 @@ export interface QualityReport {
     aar: boolean;
     pasteBack: PasteBackSettings;
     outsideDistancePx: number;
+    /** resamples of the ratio intervals */
+    bootstrapResamples: number;
     inversionPairs: number;
     inversionSteps: number;
     classifier: ClassifierSettings & { trainPerFamily: number };

@@ -19,7 +19,7 @@ import type { SamplerSettings } from '../../../diffusion/schedulers';
 import { loadBuiltinModel, readBuiltinManifest } from '../../builtin/load';
 import type { Conditioning } from '../../types';
 import { renderQualitySection, replaceQualitySection } from './card';
-import { meanOf, measureChange, outsideDistance, summariseChange, type ChangeMeasure } from './change-ratio';
+import { bootstrapRatioInterval, meanOf, measureChange, outsideDistance, summariseChange, type ChangeMeasure } from './change-ratio';
 import { classifyFamilies, DEFAULT_CLASSIFIER, recall, type ClassifierItem, type ClassifierSettings } from './family-classifier';
 import { encodeGrid, GRID_COLUMNS, type GridRow } from './grid';
 import { learnedConditioning, learnHeldOutFamily, type LearnedFamily } from './inversion';
@@ -56,7 +56,9 @@ export interface QualityOptions {
 
 export const DEFAULT_QUALITY: Omit<QualityOptions, 'packageDir' | 'command'> = {
   seed: 2026,
-  samplesPerFamily: 8,
+  // 32, not 8: over 8 samples a family's ratio moved by up to 0.7 between packages whose 32-sample
+  // figures agree (scratch 4.3 vs 5.0 on the same weights), so 8 could not say which side of 5 it was on
+  samplesPerFamily: 32,
   inversionPairs: 10,
   inversionSteps: 400,
   sampler: { sampler: 'ddim', steps: 25 },
@@ -73,6 +75,9 @@ export interface QualityOutput {
 }
 
 const CORPUS_DEFECTS = DEFECT_FAMILIES.map((d) => d.name);
+
+/** resamples of each family's ratio interval (bootstrapRatioInterval) */
+const BOOTSTRAP_RESAMPLES = 2000;
 
 function checkFamilies(names: readonly string[], what: string): void {
   for (const n of names) if (!CORPUS_DEFECTS.includes(n)) throw new UserError('BAD_ARGS', `${what}: '${n}' is not a corpus defect family; known: ${CORPUS_DEFECTS.join(', ')}`);
@@ -213,6 +218,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         outside: summary.outside,
         vaeOutside: summariseChange(m.roundTrips).outside,
         ratio: summary.ratio,
+        ratioInterval: bootstrapRatioInterval(m.measures, { resamples: BOOTSTRAP_RESAMPLES, level: 0.95, seed: deriveSeed(options.seed, 'ratio-bootstrap', m.defect) % 2 ** 31 }),
         realRatio: summariseChange(m.realRoundTrips).ratio,
         toReal: meanOf(m.toReal),
         untouchedToReal: meanOf(m.untouchedToReal),
@@ -231,6 +237,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         aar: options.aar,
         pasteBack: DEFAULT_PASTE_BACK,
         outsideDistancePx: distance,
+        bootstrapResamples: BOOTSTRAP_RESAMPLES,
         inversionPairs: options.inversionPairs,
         inversionSteps: options.inversionSteps,
         classifier: { ...options.classifier, trainPerFamily: options.classifierTrainPerFamily },
