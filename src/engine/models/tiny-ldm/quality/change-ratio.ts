@@ -98,8 +98,9 @@ export function summariseChange(measures: readonly ChangeMeasure[]): ChangeSumma
  * A percentile bootstrap interval of a family's ratio: `resamples` times, draw the family's
  * samples with replacement (as many as it has), take mean inside / mean outside of the draw; the
  * interval is the (1 - level) / 2 and (1 + level) / 2 quantiles of those ratios (nearest rank).
- * With 8 samples per family the interval of a ratio near 5 is about 4 to 6 wide, so one run says
- * little about which side of the target a family is on; the quality run reports it beside the ratio.
+ * Even over 32 samples per family it is wide (the shipped weights' scratch: 5.0, interval 3.9-6.4),
+ * so a ratio near the target says little about which side of it a family is on; the quality run
+ * reports the interval beside the ratio.
  */
 export function bootstrapRatioInterval(measures: readonly ChangeMeasure[], options: { resamples: number; level: number; seed: number }): [number, number] {
   const usable = measures.filter((m) => Number.isFinite(m.inside) && Number.isFinite(m.outside));
