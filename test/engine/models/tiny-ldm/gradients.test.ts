@@ -187,47 +187,36 @@ test('VAE loss terms (L1, edge, latent L2) and the weighted eps loss: gradients 
   assert.ok(timestepWeighted.worst < 3e-3, `weighted eps loss with a per-sample factor: worst relative error ${timestepWeighted.worst}`);
 });
 
-test('the weighted eps loss equals an independent computation', async () => {
+/**
+ * weightedEpsLoss on fixed [2, 2, 2, 2] inputs through ONNX Runtime, and the same by hand: sum over
+ * (n, c, y, x) of s[n] w[n, y, x] (p - t)^2, over C * sum(w) = 2 * 3 (s = 1 without factors, which
+ * stay out of the normaliser).
+ */
+async function epsLossAndHandValue(sampleFactors?: Float32Array): Promise<{ loss: number; expected: number }> {
   const b = new GraphBuilder('eps_loss');
   const net = new Net(b, 1);
   const shape = [2, 2, 2, 2];
   const p = new Rng(1).normals(16);
   const t = new Rng(2).normals(16);
   const w = Float32Array.of(1, 0, 0, 1, 0.5, 0.5, 0, 0);
-  const loss = weightedEpsLoss(net, { name: b.input('p', 'float32', shape), shape }, { name: b.input('t', 'float32', shape), shape }, { name: b.input('w', 'float32', [2, 1, 2, 2]), shape: [2, 1, 2, 2] });
+  const value = (name: string, dims: number[]): Value => ({ name: b.input(name, 'float32', dims), shape: dims });
+  const factor = sampleFactors ? value('s', [2, 1, 1, 1]) : undefined;
+  const loss = weightedEpsLoss(net, value('p', shape), value('t', shape), value('w', [2, 1, 2, 2]), factor);
   b.output(loss.name, 'loss', { dtype: 'float32', shape: [] });
   const session = await createSession(encodeModel(b.toModel()));
-  const out = await session.run({ p: f(shape, p), t: f(shape, t), w: f([2, 1, 2, 2], w) });
+  const out = await session.run({ p: f(shape, p), t: f(shape, t), w: f([2, 1, 2, 2], w), ...(sampleFactors ? { s: f([2, 1, 1, 1], sampleFactors) } : {}) });
   await session.release();
-  // by hand: sum over (n, c, y, x) of w[n, y, x] (p - t)^2, over C * sum(w)
   let num = 0;
-  for (let n = 0; n < 2; n++) for (let c = 0; c < 2; c++) for (let k = 0; k < 4; k++) num += w[n * 4 + k]! * (p[n * 8 + c * 4 + k]! - t[n * 8 + c * 4 + k]!) ** 2;
-  const expected = num / (2 * 3);
-  assert.ok(Math.abs((out['loss']!.data as Float32Array)[0]! - expected) < 1e-5 * Math.max(1, expected));
+  for (let n = 0; n < 2; n++) for (let c = 0; c < 2; c++) for (let k = 0; k < 4; k++) num += (sampleFactors?.[n] ?? 1) * w[n * 4 + k]! * (p[n * 8 + c * 4 + k]! - t[n * 8 + c * 4 + k]!) ** 2;
+  return { loss: (out['loss']!.data as Float32Array)[0]!, expected: num / (2 * 3) };
+}
+
+test('the weighted eps loss equals an independent computation', async () => {
+  const { loss, expected } = await epsLossAndHandValue();
+  assert.ok(Math.abs(loss - expected) < 1e-5 * Math.max(1, expected));
 });
 
 test('a per-sample factor scales each sample\'s terms and stays out of the normaliser', async () => {
-  const b = new GraphBuilder('eps_loss_timestep');
-  const net = new Net(b, 1);
-  const shape = [2, 2, 2, 2];
-  const p = new Rng(1).normals(16);
-  const t = new Rng(2).normals(16);
-  const w = Float32Array.of(1, 0, 0, 1, 0.5, 0.5, 0, 0);
-  const s = Float32Array.of(0.25, 1);
-  const loss = weightedEpsLoss(
-    net,
-    { name: b.input('p', 'float32', shape), shape },
-    { name: b.input('t', 'float32', shape), shape },
-    { name: b.input('w', 'float32', [2, 1, 2, 2]), shape: [2, 1, 2, 2] },
-    { name: b.input('s', 'float32', [2, 1, 1, 1]), shape: [2, 1, 1, 1] },
-  );
-  b.output(loss.name, 'loss', { dtype: 'float32', shape: [] });
-  const session = await createSession(encodeModel(b.toModel()));
-  const out = await session.run({ p: f(shape, p), t: f(shape, t), w: f([2, 1, 2, 2], w), s: f([2, 1, 1, 1], s) });
-  await session.release();
-  // by hand: sum of s[n] w[n, y, x] (p - t)^2 over C * sum(w) = 2 * 3 (the factors are not in it)
-  let num = 0;
-  for (let n = 0; n < 2; n++) for (let c = 0; c < 2; c++) for (let k = 0; k < 4; k++) num += s[n]! * w[n * 4 + k]! * (p[n * 8 + c * 4 + k]! - t[n * 8 + c * 4 + k]!) ** 2;
-  const expected = num / (2 * 3);
-  assert.ok(Math.abs((out['loss']!.data as Float32Array)[0]! - expected) < 1e-5 * Math.max(1, expected));
+  const { loss, expected } = await epsLossAndHandValue(Float32Array.of(0.25, 1));
+  assert.ok(Math.abs(loss - expected) < 1e-5 * Math.max(1, expected));
 });
