@@ -2,13 +2,16 @@
 // exports resources/models/tiny-ldm (the v3 plan: VAE, wider decoder, latents, UNet with the mask input, export). Resumable: run it again after a stop (Ctrl-C, --minutes,
 // kill -9) and it continues from the last checkpoint.
 //
-//   --plan v1|v2|v3           v3 (default, shipped): v2 with the defect mask into the UNet
+//   --plan v1|v2|v3|v4        v3 (default, shipped): v2 with the defect mask into the UNet
 //                             (TINY_LDM_V3), training folder ~/.cache/defectforge/train-base-v3
 //                             (a finished v2 folder's vae.ckpt, decoder.ckpt, vae-pool-*.rgb and
 //                             latents-* copied there leave only its UNet to train); v2: 4 latent
 //                             channels + KL-regularised encoder (TINY_LDM_V2) and a wider decoder,
 //                             ~/.cache/defectforge/train-base-v2, package name tiny-ldm-v2; v1: the
-//                             first design (16 channels, ~/.cache/defectforge/train-base, tiny-ldm-v1)
+//                             first design (16 channels, ~/.cache/defectforge/train-base, tiny-ldm-v1);
+//                             v4: v3 with the family embedding in the UNet (TINY_LDM_V4),
+//                             ~/.cache/defectforge/train-base-v4 (a finished v3 folder's files as above
+//                             leave only its UNet), package name tiny-ldm-v4
 //   --latent-channels N       latent experiments: another channel count (4..16)
 //   --kl BETA|off             latent experiments: gaussian posterior with KL weight BETA, or none
 //   --vae-steps N             latent experiments: another VAE step count

@@ -32,6 +32,11 @@ export interface UNetConfig {
   groups: number;
   /** the UNet also reads the defect mask at full resolution (unet.ts, "Mask input"); absent: no mask input */
   maskInput?: boolean;
+  /**
+   * the family slot (context token 0) also enters the timestep embedding, as ADM's class label
+   * does (unet.ts, "Family embedding"); absent: the family reaches the UNet by cross-attention only
+   */
+  familyEmbedding?: boolean;
 }
 
 export interface SpatialEncoderConfig {
@@ -100,6 +105,15 @@ export const TINY_LDM_V3: TinyLdmConfig = {
   unet: { ...TINY_LDM_V2.unet, maskInput: true },
 };
 
+/**
+ * TINY_LDM_V3 with the family embedding (issue 5: the v3 UNet barely uses its family token; unet.ts).
+ * The autoencoder is V2's, so V2's trained VAE, decoder and cached latents serve it unchanged.
+ */
+export const TINY_LDM_V4: TinyLdmConfig = {
+  ...TINY_LDM_V3,
+  unet: { ...TINY_LDM_V3.unet, familyEmbedding: true },
+};
+
 /** A tiny version for the --smoke run and the tests: 64x64 images, f=8, 8x8 latents. */
 export const SMOKE_LDM: TinyLdmConfig = {
   imageSize: 64,
@@ -122,6 +136,12 @@ export const SMOKE_LDM_V2: TinyLdmConfig = {
 export const SMOKE_LDM_V3: TinyLdmConfig = {
   ...SMOKE_LDM_V2,
   unet: { ...SMOKE_LDM_V2.unet, maskInput: true },
+};
+
+/** SMOKE_LDM_V3 with the family embedding (the --plan v4 --smoke run). */
+export const SMOKE_LDM_V4: TinyLdmConfig = {
+  ...SMOKE_LDM_V3,
+  unet: { ...SMOKE_LDM_V3.unet, familyEmbedding: true },
 };
 
 /** Checks the numbers fit together; throws naming the problem. */

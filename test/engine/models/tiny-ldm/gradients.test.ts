@@ -10,7 +10,7 @@ import { GraphBuilder } from '../../../../src/engine/onnx/builder';
 import type { Model } from '../../../../src/engine/onnx/ir';
 import type { HostTensor } from '../../../../src/engine/runtime';
 import { Net, type Value } from '../../../../src/engine/nn';
-import { SMOKE_LDM, SMOKE_LDM_V3, contextLength, latentSize, oneHot, spatialEncoder, tinyLdmUNet } from '../../../../src/engine/models/tiny-ldm';
+import { SMOKE_LDM, SMOKE_LDM_V3, SMOKE_LDM_V4, contextLength, latentSize, oneHot, spatialEncoder, tinyLdmUNet } from '../../../../src/engine/models/tiny-ldm';
 import { buildUNetTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { edgeLoss, l1Loss, meanSquare, weightedEpsLoss } from '../../../../src/engine/models/tiny-ldm/train/losses';
 import { vaeDecoder, vaeEncoder } from '../../../../src/engine/models/tiny-ldm/vae';
@@ -124,7 +124,7 @@ test('UNet with AAR inputs: gradients for sample, context and all weights match 
   assertAgree(await check(model, ['sample', 'context', ...params], initial, batch, [['sample', ['sample'], 0.04], ['context', ['context'], 0.04], [`all ${params.length} weights`, params, 0.04]], 9));
 });
 
-for (const [what, model] of [['', cfg], [' with the mask input (v3)', SMOKE_LDM_V3]] as const) test(`UNet training graph (token table + spatial encoder + UNet + weighted eps loss)${what}: gradients match`, { timeout: 120_000 }, async () => {
+for (const [what, model] of [['', cfg], [' with the mask input (v3)', SMOKE_LDM_V3], [' with the family embedding (v4)', SMOKE_LDM_V4]] as const) test(`UNet training graph (token table + spatial encoder + UNet + weighted eps loss)${what}: gradients match`, { timeout: 120_000 }, async () => {
   const graph = buildUNetTrainingGraph(model, 2);
   const g = latentSize(cfg);
   const C = cfg.vae.latentChannels;

@@ -15,7 +15,7 @@ import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, buildSpati
 import { vaeEncoderPosterior } from '../../../../src/engine/models/tiny-ldm/vae';
 import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
-import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { DEFAULT_MODEL_NAME } from '../../../../src/main/default-model';
 import { findRule } from '../../../../src/engine/autodiff/table';
@@ -184,7 +184,14 @@ test('plan selection: v3 (v2 + the UNet mask input) is the shipped tiny-ldm; v2 
   assert.equal(selectPlan('v2', true), SMOKE_PLAN_V2);
   assert.equal(selectPlan('v3', false), BASE_PLAN_V3);
   assert.equal(selectPlan('v3', true), SMOKE_PLAN_V3);
-  assert.throws(() => selectPlan('v4', false), /--plan must be v1, v2 or v3, got 'v4'/);
+  assert.equal(selectPlan('v4', false), BASE_PLAN_V4);
+  assert.equal(selectPlan('v4', true), SMOKE_PLAN_V4);
+  assert.throws(() => selectPlan('v5', false), /--plan must be v1, v2, v3 or v4, got 'v5'/);
+  // v4 = v3 + the UNet's family embedding: its UNet alone is new
+  assert.deepEqual(BASE_PLAN_V4.model, { ...TINY_LDM_V3, unet: { ...TINY_LDM_V3.unet, familyEmbedding: true } });
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V4, phase), fingerprint(BASE_PLAN_V3, phase), phase);
+  assert.notEqual(fingerprint(BASE_PLAN_V4, 'unet'), fingerprint(BASE_PLAN_V3, 'unet'));
+  assert.equal(BASE_PLAN_V4.trainFolder, 'train-base-v4');
   // v3 = v2 + the UNet's mask input: every phase before the UNet keeps v2's fingerprint, so a
   // finished v2 folder's VAE, decoder and latents serve it
   assert.deepEqual(TINY_LDM_V3, { ...TINY_LDM_V2, unet: { ...TINY_LDM_V2.unet, maskInput: true } });

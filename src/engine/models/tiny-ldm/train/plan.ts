@@ -8,7 +8,7 @@
 
 import { homedir } from 'node:os';
 import path from 'node:path';
-import { SMOKE_LDM, SMOKE_LDM_V2, SMOKE_LDM_V3, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, checkConfig, type TinyLdmConfig } from '../config';
+import { SMOKE_LDM, SMOKE_LDM_V2, SMOKE_LDM_V3, SMOKE_LDM_V4, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, TINY_LDM_V4, checkConfig, type TinyLdmConfig } from '../config';
 
 export interface PhaseSchedule {
   steps: number;
@@ -123,14 +123,24 @@ export const BASE_PLAN_V3: TrainPlan = { ...BASE_PLAN_V2, name: 'tiny-ldm', trai
 
 export const SMOKE_PLAN_V3: TrainPlan = { ...SMOKE_PLAN_V2, name: 'tiny-ldm-v3-smoke', model: SMOKE_LDM_V3, unet: { ...SMOKE_PLAN_V2.unet, emaDecay: 0.9 } };
 
-export type PlanVersion = 'v1' | 'v2' | 'v3';
+/**
+ * BASE_PLAN_V3 with the UNet's family embedding (TINY_LDM_V4; unet.ts). Its phases before the UNet
+ * have V3's fingerprints, so a copy of a finished V3 folder's vae.ckpt, decoder.ckpt and latents
+ * lets a V4 run train only its UNet.
+ */
+export const BASE_PLAN_V4: TrainPlan = { ...BASE_PLAN_V3, name: 'tiny-ldm-v4', trainFolder: 'train-base-v4', model: TINY_LDM_V4 };
 
-/** The plan of `--plan v1|v2|v3` (with `--smoke`: its tiny version); v3 is the shipped one. */
+export const SMOKE_PLAN_V4: TrainPlan = { ...SMOKE_PLAN_V3, name: 'tiny-ldm-v4-smoke', model: SMOKE_LDM_V4 };
+
+export type PlanVersion = 'v1' | 'v2' | 'v3' | 'v4';
+
+/** The plan of `--plan v1|v2|v3|v4` (with `--smoke`: its tiny version); v3 is the shipped one. */
 export function selectPlan(version: string, smoke: boolean): TrainPlan {
   if (version === 'v1') return smoke ? SMOKE_PLAN : BASE_PLAN;
   if (version === 'v2') return smoke ? SMOKE_PLAN_V2 : BASE_PLAN_V2;
   if (version === 'v3') return smoke ? SMOKE_PLAN_V3 : BASE_PLAN_V3;
-  throw new Error(`--plan must be v1, v2 or v3, got '${version}'`);
+  if (version === 'v4') return smoke ? SMOKE_PLAN_V4 : BASE_PLAN_V4;
+  throw new Error(`--plan must be v1, v2, v3 or v4, got '${version}'`);
 }
 
 /** What an experiment changes in a plan (planVariant): the latent design, the VAE steps or the UNet defect weight. */
