@@ -17,6 +17,7 @@
 //   --vae-steps N             latent experiments: another VAE step count
 //   --defect-weight W         UNet experiments: the loss weight of defect cells (plan.unet.defectWeight)
 //   --min-snr G               UNet experiments: Min-SNR-G timestep weighting (plan.unet.minSnrGamma)
+//   --offset-noise S          UNet experiments: offset noise of std S per latent channel (plan.unet.offsetNoise)
 //                             (any of these three: the package defaults to <train dir>/package)
 //   --phase vae|decoder|unet|export
 //                             run only that phase (its prerequisites must be done; the decoder
@@ -82,6 +83,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--vae-steps') args.variant.vaeSteps = integer();
     else if (a === '--defect-weight') args.variant.defectWeight = Number(value());
     else if (a === '--min-snr') args.variant.minSnrGamma = Number(value());
+    else if (a === '--offset-noise') args.variant.offsetNoise = Number(value());
     else if (a === '--kl') {
       const v = value();
       const beta = Number(v);

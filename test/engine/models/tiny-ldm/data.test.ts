@@ -10,7 +10,8 @@ import { HELD_OUT_DEFECTS, corpusSample, downscale, sampleLabels } from '../../.
 import { psnr } from '../../../../src/engine/models/tiny-ldm/train/evaluate';
 import { packBits, unpackMask, type LatentSet } from '../../../../src/engine/models/tiny-ldm/train/latents';
 import { SMOKE_PLAN, defaultTrainDir, learningRate } from '../../../../src/engine/models/tiny-ldm/train/plan';
-import { minSnrWeight, unetBatch } from '../../../../src/engine/models/tiny-ldm/train/unet-phase';
+import { Rng } from '../../../../src/shared/random';
+import { addOffsetNoise, minSnrWeight, unetBatch } from '../../../../src/engine/models/tiny-ldm/train/unet-phase';
 
 test('corpus samples are deterministic, never use a held-out defect family, and label what they show', () => {
   const a = corpusSample(3, 'train', 5, 64);
@@ -198,6 +199,39 @@ test('UNet batch: z_t = sqrt(abar_t) scale z0 + sqrt(1 - abar_t) eps, context dr
     });
   }
   assert.ok(factors.some((v) => v < 0.999) && factors.some((v) => v === 1), 'both capped (low-noise) and uncapped (noisy) steps were drawn');
+
+  // offsetNoise: the target is eps plus a constant per sample and channel, and z_t is built from
+  // that target. A huge offset (100) makes the constants stand out: within a channel the target
+  // keeps unit spread, across channels its means are ~100 apart.
+  const offset = { ...plan, unet: { ...plan.unet, offsetNoise: 100 } };
+  const channelMeans: number[] = [];
+  for (let step = 1; step <= 4; step++) {
+    const b = unetBatch(offset, data, vocab, step);
+    const sample = b['sample']!.data as Float32Array;
+    const eps = b['eps_target']!.data as Float32Array;
+    const t = b['timestep']!.data as Float32Array;
+    for (let n = 0; n < 6; n++) {
+      const a = abar(t[n]!);
+      for (let i = 0; i < per; i++) assert.ok(Math.abs(sample[n * per + i]! - (Math.sqrt(a) * 2 * 0.5 + Math.sqrt(1 - a) * eps[n * per + i]!)) < 1e-3 * Math.max(1, Math.abs(sample[n * per + i]!)), `offset step ${step} sample ${n} value ${i}`);
+      for (let c = 0; c < C; c++) {
+        const values = eps.subarray(n * per + c * g * g, n * per + (c + 1) * g * g);
+        const mean = values.reduce((x, y) => x + y, 0) / values.length;
+        const spread = Math.sqrt(values.reduce((x, y) => x + (y - mean) ** 2, 0) / values.length);
+        assert.ok(spread > 0.6 && spread < 1.5, `offset step ${step} sample ${n} channel ${c}: spread ${spread}`);
+        channelMeans.push(mean);
+      }
+    }
+  }
+  const rms = Math.sqrt(channelMeans.reduce((x, y) => x + y * y, 0) / channelMeans.length);
+  assert.ok(rms > 60 && rms < 150, `rms of the per-channel target means ${rms} (offset std 100)`);
+});
+
+test('offset noise adds std * n_c to every value of channel c, n_c the next normals of the stream', () => {
+  const eps = Float32Array.of(1, 2, 3, -1, -2, -3);
+  const n = new Rng(8).normals(2);
+  addOffsetNoise(eps, 2, 3, 0.5, new Rng(8));
+  const want = [1, 2, 3, -1, -2, -3].map((v, i) => v + 0.5 * n[Math.floor(i / 3)]!);
+  eps.forEach((v, i) => assert.ok(Math.abs(v - want[i]!) < 1e-6, `value ${i}: ${v} vs ${want[i]}`));
 });
 
 test('Min-SNR-gamma weights: 1 while SNR <= gamma, gamma / SNR above', () => {

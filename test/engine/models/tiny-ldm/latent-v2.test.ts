@@ -244,6 +244,14 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(dw, phase), fingerprint(BASE_PLAN_V2, phase), phase);
   assert.notEqual(fingerprint(dw, 'unet'), fingerprint(BASE_PLAN_V2, 'unet'));
   assert.throws(() => planVariant(BASE_PLAN_V2, { defectWeight: 0.5 }), /defect weight must be a number >= 1, got 0\.5/);
+  // so do the Min-SNR weighting and the offset noise
+  const offset = planVariant(BASE_PLAN_V4, { offsetNoise: 0.1, minSnrGamma: 5 });
+  assert.equal(offset.name, 'tiny-ldm-v4-snr5-offset0.1');
+  assert.equal(offset.unet.offsetNoise, 0.1);
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(offset, phase), fingerprint(BASE_PLAN_V4, phase), phase);
+  assert.notEqual(fingerprint(planVariant(BASE_PLAN_V4, { offsetNoise: 0.1 }), 'unet'), fingerprint(BASE_PLAN_V4, 'unet'));
+  assert.throws(() => planVariant(BASE_PLAN_V4, { offsetNoise: 0 }), /offset noise must be a number > 0, got 0/);
+  assert.throws(() => planVariant(BASE_PLAN_V4, { minSnrGamma: -1 }), /Min-SNR gamma must be a number > 0, got -1/);
   assert.throws(() => vaeLossWeights({ ...BASE_PLAN_V2, vae: { ...BASE_PLAN.vae } }), /needs vae.klWeight/);
   assert.throws(() => buildVaeTrainingGraph(SMOKE_LDM_V2, 1, 16), /gaussian VAE needs a KL weight/);
 });

@@ -48,6 +48,8 @@ export interface TrainPlan {
     emaDecay?: number;
     /** Min-SNR-gamma loss weighting over timesteps (unet-phase.ts); absent: plain eps-MSE */
     minSnrGamma?: number;
+    /** std of the offset noise added per sample and latent channel (unet-phase.ts); absent: none */
+    offsetNoise?: number;
   };
   eval: { heldoutImages: number; bsdataImages: number };
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
@@ -153,6 +155,8 @@ export interface PlanVariant {
   defectWeight?: number;
   /** plan.unet.minSnrGamma (the UNet phase only) */
   minSnrGamma?: number;
+  /** plan.unet.offsetNoise (the UNet phase only) */
+  offsetNoise?: number;
 }
 
 /**
@@ -196,6 +200,11 @@ export function planVariant(plan: TrainPlan, v: PlanVariant): TrainPlan {
     if (!(Number.isFinite(v.minSnrGamma) && v.minSnrGamma > 0)) throw new Error(`the Min-SNR gamma must be a number > 0, got ${v.minSnrGamma}`);
     unet = { ...unet, minSnrGamma: v.minSnrGamma };
     name += `-snr${v.minSnrGamma}`;
+  }
+  if (v.offsetNoise !== undefined) {
+    if (!(Number.isFinite(v.offsetNoise) && v.offsetNoise > 0)) throw new Error(`the offset noise must be a number > 0, got ${v.offsetNoise}`);
+    unet = { ...unet, offsetNoise: v.offsetNoise };
+    name += `-offset${v.offsetNoise}`;
   }
   if (vae.posterior === 'gaussian' && schedule.klWeight === undefined) throw new Error(`plan ${name}: a gaussian VAE needs a KL weight`);
   const model = { ...plan.model, vae };

@@ -17,6 +17,16 @@
 // Under plain eps-MSE the low-noise steps, whose loss is largest, dominate the gradient; capping
 // their weight leaves more of it to the noisy steps, where the image's layout and colours (and
 // so its conditioning) are decided.
+// With plan.unet.offsetNoise = s ("offset noise", Guttenberg 2023), the noise of each sample also
+// gets a constant per latent channel: eps' = eps + s * n_c, n_c ~ N(0, 1), and eps' is the target.
+// Why: the schedule's last level keeps sqrt(abar) = 0.068 of the image. Averaged over the 32x32
+// grid, that leak (0.068 x 0.87, the rms of a latent channel's spatial mean over the shipped
+// latents: ~0.06) outweighs the noise's own mean (std 1/32), so a UNet learns to read an image's
+// overall colour from z_t rather than from its family token, and from pure noise paints every
+// family alike (measured on v3 and v4: the same grey-olive mosaic whatever the family; started
+// from the noised image instead, the brightness follows the image). With s = 0.1 the noise's mean
+// has std ~0.105 at every level, which hides the leak at high noise (0.06) but not from t ~ 600
+// down (sqrt(abar) = 0.4 there).
 
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
@@ -41,6 +51,15 @@ export const unetCheckpointPath = (dir: string): string => path.join(dir, 'unet.
 export function minSnrWeight(abar: number, gamma: number): number {
   const snr = abar / (1 - abar);
   return Math.min(snr, gamma) / snr;
+}
+
+/** eps [C, plane] += std * n_c per channel c, n_c ~ N(0, 1) (file comment, offset noise). */
+export function addOffsetNoise(eps: Float32Array, channels: number, plane: number, std: number, rng: Rng): void {
+  const offsets = rng.normals(channels);
+  for (let c = 0; c < channels; c++) {
+    const shift = std * offsets[c]!;
+    for (let i = c * plane; i < (c + 1) * plane; i++) eps[i]! += shift;
+  }
 }
 
 /** The batch of step `step` (see the file comment). */
@@ -72,6 +91,7 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
     const a = Math.sqrt(abar[t]!);
     const s = Math.sqrt(1 - abar[t]!);
     const eps = rng.normals(per);
+    if (plan.unet.offsetNoise !== undefined) addOffsetNoise(eps, C, g * g, plan.unet.offsetNoise, rng);
     for (let i = 0; i < per; i++) {
       sample[b * per + i] = a * data.scale * data.latents[index * per + i]! + s * eps[i]!;
       target[b * per + i] = eps[i]!;
