@@ -18,7 +18,7 @@
 //   --defect-weight W         UNet experiments: the loss weight of defect cells (plan.unet.defectWeight)
 //   --min-snr G               UNet experiments: Min-SNR-G timestep weighting (plan.unet.minSnrGamma)
 //   --offset-noise S          UNet experiments: offset noise of std S per latent channel (plan.unet.offsetNoise)
-//                             (any of these three: the package defaults to <train dir>/package)
+//                             (any of these six: the package defaults to <train dir>/package)
 //   --phase vae|decoder|unet|export
 //                             run only that phase (its prerequisites must be done; the decoder
 //                             phase, of plans that have one, needs only the VAE: it can run beside

@@ -145,7 +145,7 @@ export function selectPlan(version: string, smoke: boolean): TrainPlan {
   throw new Error(`--plan must be v1, v2, v3 or v4, got '${version}'`);
 }
 
-/** What an experiment changes in a plan (planVariant): the latent design, the VAE steps or the UNet defect weight. */
+/** What an experiment changes in a plan (planVariant): the latent design, the VAE steps, or one of the UNet phase's loss options. */
 export interface PlanVariant {
   latentChannels?: number;
   /** beta of the KL term; switches the VAE to the gaussian posterior. 'off': deterministic VAE */
