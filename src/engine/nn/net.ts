@@ -71,6 +71,15 @@ export class Net {
     return this.op('Reshape', [x.name, this.b.ints(shape)], shape);
   }
 
+  /** x[start:end] along one axis (static shapes: the result's shape is known here). */
+  slice(x: Value, axis: number, start: number, end: number): Value {
+    const size = x.shape[axis];
+    if (size === undefined || !(0 <= start && start < end && end <= size)) throw new Error(`slice of '${x.name}' [${x.shape}]: [${start}, ${end}) on axis ${axis} is out of range`);
+    const shape = [...x.shape];
+    shape[axis] = end - start;
+    return this.op('Slice', [x.name, this.b.ints([start]), this.b.ints([end]), this.b.ints([axis])], shape);
+  }
+
   transpose(x: Value, perm: number[]): Value {
     if (perm.length !== x.shape.length) throw new Error(`transpose of '${x.name}' [${x.shape}]: perm [${perm}] has the wrong rank`);
     return this.op('Transpose', [x.name], perm.map((p) => x.shape[p]!), { perm });

@@ -73,8 +73,7 @@ function aarFactor(net: Net, aar: { weight: Value; columns: Value }, latent: num
 /** Linear(c_0): the family slot's token [B, W] -> [B, outDim] (file comment, "Family embedding"). */
 function familyEmbedding(net: Net, context: Value, outDim: number): Value {
   const [batch, , width] = context.shape as [number, number, number];
-  const ints = (values: number[]): string => net.b.ints(values);
-  const slot = net.op('Slice', [context.name, ints([0]), ints([1]), ints([1])], [batch, 1, width]);
+  const slot = net.slice(context, 1, 0, 1);
   return linear(net, `${UNET_PREFIX}.family_embedding`, net.reshape(slot, [batch, width]), outDim);
 }
 

@@ -29,10 +29,8 @@ export function l1Loss(net: Net, a: Value, b: Value): Value {
 /** Forward difference along `axis` (x[i+1] - x[i]) of an NCHW value. */
 function forwardDiff(net: Net, x: Value, axis: 2 | 3): Value {
   const n = x.shape[axis]!;
-  const shape = [...x.shape];
-  shape[axis] = n - 1;
-  const slice = (start: number, end: number): string => net.b.op('Slice', [x.name, net.b.ints([start]), net.b.ints([end]), net.b.ints([axis])]);
-  return net.op('Sub', [slice(1, n), slice(0, n - 1)], shape);
+  const next = net.slice(x, axis, 1, n);
+  return net.op('Sub', [next.name, net.slice(x, axis, 0, n - 1).name], next.shape);
 }
 
 export function edgeLoss(net: Net, recon: Value, target: Value): Value {

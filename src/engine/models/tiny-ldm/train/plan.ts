@@ -196,15 +196,14 @@ export function planVariant(plan: TrainPlan, v: PlanVariant): TrainPlan {
     unet = { ...unet, defectWeight: v.defectWeight };
     name += `-dw${v.defectWeight}`;
   }
-  if (v.minSnrGamma !== undefined) {
-    if (!(Number.isFinite(v.minSnrGamma) && v.minSnrGamma > 0)) throw new Error(`the Min-SNR gamma must be a number > 0, got ${v.minSnrGamma}`);
-    unet = { ...unet, minSnrGamma: v.minSnrGamma };
-    name += `-snr${v.minSnrGamma}`;
-  }
-  if (v.offsetNoise !== undefined) {
-    if (!(Number.isFinite(v.offsetNoise) && v.offsetNoise > 0)) throw new Error(`the offset noise must be a number > 0, got ${v.offsetNoise}`);
-    unet = { ...unet, offsetNoise: v.offsetNoise };
-    name += `-offset${v.offsetNoise}`;
+  // the UNet options that take any positive number: [option, its name in errors, name suffix]
+  const positiveOptions = [['minSnrGamma', 'the Min-SNR gamma', 'snr'], ['offsetNoise', 'the offset noise', 'offset']] as const;
+  for (const [option, what, suffix] of positiveOptions) {
+    const value = v[option];
+    if (value === undefined) continue;
+    if (!(Number.isFinite(value) && value > 0)) throw new Error(`${what} must be a number > 0, got ${value}`);
+    unet = { ...unet, [option]: value };
+    name += `-${suffix}${value}`;
   }
   if (vae.posterior === 'gaussian' && schedule.klWeight === undefined) throw new Error(`plan ${name}: a gaussian VAE needs a KL weight`);
   const model = { ...plan.model, vae };
