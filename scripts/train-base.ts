@@ -18,6 +18,7 @@
 //   --defect-weight W         UNet experiments: the loss weight of defect cells (plan.unet.defectWeight)
 //   --min-snr G               UNet experiments: Min-SNR-G timestep weighting (plan.unet.minSnrGamma)
 //   --offset-noise S          UNet experiments: offset noise of std S per latent channel (plan.unet.offsetNoise)
+//   --zero-snr                UNet experiments: zero-terminal-SNR schedule with v-prediction (ZERO_SNR_V_SCHEDULE)
 //                             (any of these six: the package defaults to <train dir>/package)
 //   --phase vae|decoder|unet|export
 //                             run only that phase (its prerequisites must be done; the decoder
@@ -84,6 +85,7 @@ function parseArgs(argv: string[]): Args {
     else if (a === '--defect-weight') args.variant.defectWeight = Number(value());
     else if (a === '--min-snr') args.variant.minSnrGamma = Number(value());
     else if (a === '--offset-noise') args.variant.offsetNoise = Number(value());
+    else if (a === '--zero-snr') args.variant.zeroSnr = true;
     else if (a === '--kl') {
       const v = value();
       const beta = Number(v);

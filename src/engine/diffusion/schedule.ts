@@ -17,6 +17,12 @@ export interface ScheduleConfig {
   stepsOffset: number;
   /** DDIM: abar used after the last step (true: 1.0, false: abar_0) */
   setAlphaToOne: boolean;
+  /**
+   * Zero terminal SNR (Lin et al. 2024, diffusers' rescale_betas_zero_snr): sqrt(abar) is shifted
+   * and rescaled so that its last level is exactly 0 and its first unchanged. Absent: off. Needs
+   * v-prediction, since eps cannot give x0 where abar = 0.
+   */
+  rescaleBetasZeroSnr?: boolean;
 }
 
 /** The paper's LDM schedule (METHOD.md): T=1000, scaled-linear betas 0.00085..0.012. */
@@ -64,7 +70,27 @@ export function alphasCumprod(config: ScheduleConfig): Float64Array {
     prod *= 1 - b[i]!;
     out[i] = prod;
   }
+  if (config.rescaleBetasZeroSnr) rescaleZeroTerminalSnr(out);
   return out;
+}
+
+/**
+ * Lin et al. 2024, Algorithm 1, on abar in place: s_t = sqrt(abar_t) becomes
+ * (s_t - s_T) * s_0 / (s_0 - s_T), so s_0 is kept and s_T = 0. Without it the last level of the
+ * scaled-linear schedule keeps sqrt(abar) = 0.068 of the image, a leak of the image's mean colour
+ * that a UNet learns to read instead of its conditioning (train/unet-phase.ts).
+ */
+function rescaleZeroTerminalSnr(abar: Float64Array): void {
+  const first = Math.sqrt(abar[0]!);
+  const last = Math.sqrt(abar[abar.length - 1]!);
+  for (let i = 0; i < abar.length; i++) abar[i] = (((Math.sqrt(abar[i]!) - last) * first) / (first - last)) ** 2;
+}
+
+/** Refuses settings no sampler can run: zero terminal SNR with eps-prediction (x0 = (z - sqrt(1-abar) eps) / 0). */
+export function checkSchedule(config: ScheduleConfig, source: string): void {
+  if (config.rescaleBetasZeroSnr && config.predictionType !== 'v_prediction') {
+    throw new Error(`${source}: rescale_betas_zero_snr needs prediction_type 'v_prediction' (with '${config.predictionType}' the last timestep cannot give the clean sample)`);
+  }
 }
 
 /** Inference timesteps, descending, as diffusers spaces them. */
@@ -116,7 +142,7 @@ export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.j
   if (j['trained_betas'] !== undefined && j['trained_betas'] !== null) {
     throw new Error(`${source}: 'trained_betas' is not supported; give beta_start/beta_end/beta_schedule`);
   }
-  return {
+  const config: ScheduleConfig = {
     numTrainTimesteps: num('num_train_timesteps', 1000),
     betaStart: num('beta_start', 0.0001),
     betaEnd: num('beta_end', 0.02),
@@ -125,5 +151,8 @@ export function parseSchedulerConfig(json: unknown, source = 'scheduler_config.j
     timestepSpacing: oneOf('timestep_spacing', ['leading', 'trailing', 'linspace'] as const, 'leading'),
     stepsOffset: num('steps_offset', 0),
     setAlphaToOne: j['set_alpha_to_one'] === undefined ? true : Boolean(j['set_alpha_to_one']),
+    ...(j['rescale_betas_zero_snr'] === true ? { rescaleBetasZeroSnr: true } : {}),
   };
+  checkSchedule(config, source);
+  return config;
 }

@@ -33,6 +33,45 @@ test('linear schedule of constant beta gives abar_t = (1 - beta)^(t + 1)', () =>
   for (let t = 0; t < 10; t++) close(abar[t]!, 0.9 ** (t + 1), 1e-14, `abar_${t}`);
 });
 
+test('zero-terminal-SNR rescaling: sqrt(abar) shifted and stretched so abar_0 stays and abar_T = 0', () => {
+  // Reference values from numpy (Lin et al. 2024, Algorithm 1, on the float64 cumulative product)
+  const ldm = alphasCumprod({ ...LDM_SCHEDULE, predictionType: 'v_prediction', rescaleBetasZeroSnr: true });
+  close(ldm[0]!, 0.99915, 1e-12, 'abar_0');
+  close(ldm[1]!, 0.9982334461401825, 1e-12, 'abar_1');
+  close(ldm[499]!, 0.24235916655614523, 1e-12, 'abar_499');
+  close(ldm[998]!, 1.9678880566212916e-7, 1e-15, 'abar_998');
+  assert.equal(ldm[999], 0, 'abar_999');
+  // constant beta 0.1 over 10 steps: s_t = 0.9^((t + 1) / 2) before rescaling
+  const toyAbar = alphasCumprod({ ...LDM_SCHEDULE, numTrainTimesteps: 10, betaStart: 0.1, betaEnd: 0.1, betaSchedule: 'linear', predictionType: 'v_prediction', rescaleBetasZeroSnr: true });
+  const expected = [0.9, 0.6719809609051561, 0.4863978862009221, 0.3379996242184696, 0.22211184286727517, 0.13457669437742228, 0.07169864972626645, 0.030195878793826004, 0.007156615045370338, 0];
+  expected.forEach((e, t) => close(toyAbar[t]!, e, 1e-14, `toy abar_${t}`));
+});
+
+test('zero terminal SNR: DDIM from pure noise with the true v recovers x0; Euler stays finite; eps-prediction is refused', () => {
+  // set_alpha_to_one: the last step lands on the clean sample itself (abar 1, not abar_0)
+  const cfg: ScheduleConfig = { ...LDM_SCHEDULE, predictionType: 'v_prediction', timestepSpacing: 'trailing', rescaleBetasZeroSnr: true, setAlphaToOne: true };
+  const abar = alphasCumprod(cfg);
+  const x0 = new Float32Array([0.7, -1.2, 0.05]);
+  const rng = new Rng(3);
+  const ddim = new DdimScheduler(cfg, 10);
+  assert.equal(ddim.timesteps[0], 999, 'trailing spacing starts at the pure-noise level');
+  let z: Float32Array = Float32Array.from(rng.normals(3));
+  for (let i = 0; i < ddim.timesteps.length; i++) {
+    // an oracle model: the exact v for this x0 at this level (eps read back from z)
+    const a = abar[ddim.timesteps[i]!]!;
+    const v = z.map((zk, k) => {
+      const eps = a < 1 ? (zk - Math.sqrt(a) * x0[k]!) / Math.sqrt(1 - a) : 0;
+      return Math.sqrt(a) * eps - Math.sqrt(1 - a) * x0[k]!;
+    });
+    z = ddim.step(i, v, z, rng).prevSample;
+  }
+  x0.forEach((x, k) => close(z[k]!, x, 1e-5, `x0[${k}]`));
+  const euler = new EulerScheduler(cfg, 10);
+  assert.ok(Array.from(euler.sigmas).every(Number.isFinite), 'Euler sigmas finite');
+  assert.throws(() => parseSchedulerConfig({ prediction_type: 'epsilon', rescale_betas_zero_snr: true }), /rescale_betas_zero_snr.*v_prediction/);
+  assert.deepEqual(parseSchedulerConfig({ beta_schedule: 'scaled_linear', beta_start: 0.00085, beta_end: 0.012, prediction_type: 'v_prediction', timestep_spacing: 'trailing', steps_offset: 0, set_alpha_to_one: true, rescale_betas_zero_snr: true }), { ...cfg, stepsOffset: 0 });
+});
+
 test('timestep spacings follow diffusers', () => {
   assert.deepEqual(spacedTimesteps(LDM_SCHEDULE, 4), [751, 501, 251, 1]); // leading, offset 1, ratio 250
   assert.deepEqual(spacedTimesteps({ ...LDM_SCHEDULE, timestepSpacing: 'trailing' }, 4), [999, 749, 499, 249]);

@@ -6,6 +6,9 @@
 import { alphasCumprod, spacedTimesteps, type ScheduleConfig } from '../schedule';
 import { checkStepIndex, splitPrediction, type Scheduler, type StepResult } from './scheduler';
 
+/** the smallest abar Euler works with (sigma ~ 4096) */
+const MIN_ABAR = 2 ** -24;
+
 export class EulerScheduler implements Scheduler {
   readonly name = 'euler';
   readonly timesteps: readonly number[];
@@ -20,7 +23,11 @@ export class EulerScheduler implements Scheduler {
     const abar = alphasCumprod(config);
     this.timesteps = spacedTimesteps(config, steps);
     this.sigmas = new Float64Array(this.timesteps.length + 1);
-    this.timesteps.forEach((t, i) => (this.sigmas[i] = Math.sqrt((1 - abar[t]!) / abar[t]!)));
+    // a zero-terminal-SNR schedule's abar_T = 0 is an infinite sigma; diffusers' Euler clamps it to 2^-24
+    this.timesteps.forEach((t, i) => {
+      const a = Math.max(abar[t]!, MIN_ABAR);
+      this.sigmas[i] = Math.sqrt((1 - a) / a);
+    });
     this.initNoiseSigma = Math.sqrt(this.sigmas[0]! ** 2 + 1);
   }
 

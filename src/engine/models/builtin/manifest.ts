@@ -179,6 +179,8 @@ export function scheduleToJson(s: ScheduleConfig): Record<string, unknown> {
     timestep_spacing: s.timestepSpacing,
     steps_offset: s.stepsOffset,
     set_alpha_to_one: s.setAlphaToOne,
+    // written only when on, so the manifests of eps-prediction packages keep their bytes
+    ...(s.rescaleBetasZeroSnr ? { rescale_betas_zero_snr: true } : {}),
   };
 }
 

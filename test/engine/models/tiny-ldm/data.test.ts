@@ -9,7 +9,7 @@ import { SMOKE_LDM, buildVocabulary, latentSize } from '../../../../src/engine/m
 import { HELD_OUT_DEFECTS, corpusSample, downscale, sampleLabels } from '../../../../src/engine/models/tiny-ldm/train/data';
 import { psnr } from '../../../../src/engine/models/tiny-ldm/train/evaluate';
 import { packBits, unpackMask, type LatentSet } from '../../../../src/engine/models/tiny-ldm/train/latents';
-import { SMOKE_PLAN, defaultTrainDir, learningRate } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { SMOKE_PLAN, ZERO_SNR_V_SCHEDULE, defaultTrainDir, learningRate } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { Rng } from '../../../../src/shared/random';
 import { addOffsetNoise, minSnrWeight, unetBatch } from '../../../../src/engine/models/tiny-ldm/train/unet-phase';
 
@@ -224,6 +224,34 @@ test('UNet batch: z_t = sqrt(abar_t) scale z0 + sqrt(1 - abar_t) eps, context dr
   }
   const rms = Math.sqrt(channelMeans.reduce((x, y) => x + y * y, 0) / channelMeans.length);
   assert.ok(rms > 60 && rms < 150, `rms of the per-channel target means ${rms} (offset std 100)`);
+
+  // the zero-terminal-SNR v-prediction schedule: the same draws; z_t on the rescaled schedule and
+  // the target v = sqrt(a) eps - sqrt(1 - a) z0, so z0 = sqrt(a) z_t - sqrt(1 - a) v (= 2 x 0.5)
+  // and eps = sqrt(1 - a) z_t + sqrt(a) v is unit noise
+  const zeroSnr = { ...plan, unet: { ...plan.unet, schedule: ZERO_SNR_V_SCHEDULE } };
+  const first = Math.sqrt(abar(0));
+  const last = Math.sqrt(abar(999));
+  const rescaled = (t: number): number => (((Math.sqrt(abar(t)) - last) * first) / (first - last)) ** 2;
+  const recovered: number[] = [];
+  for (let step = 1; step <= 4; step++) {
+    const plain = unetBatch(plan, data, vocab, step);
+    const b = unetBatch(zeroSnr, data, vocab, step);
+    for (const k of ['timestep', 'label_onehot', 'spatial_keep', 'mask', 'loss_weight']) assert.deepEqual(b[k], plain[k], `zero SNR step ${step}: ${k} changed`);
+    const z = b['sample']!.data as Float32Array;
+    const v = b['eps_target']!.data as Float32Array;
+    const t = b['timestep']!.data as Float32Array;
+    for (let n = 0; n < 6; n++) {
+      const a = rescaled(t[n]!);
+      for (let i = 0; i < per; i++) {
+        const k = n * per + i;
+        const z0 = Math.sqrt(a) * z[k]! - Math.sqrt(1 - a) * v[k]!;
+        assert.ok(Math.abs(z0 - 1) < 1e-4, `zero SNR step ${step} sample ${n} value ${i}: z0 ${z0}`);
+        recovered.push(Math.sqrt(1 - a) * z[k]! + Math.sqrt(a) * v[k]!);
+      }
+    }
+  }
+  const noiseStd = Math.sqrt(recovered.reduce((x, y) => x + y * y, 0) / recovered.length);
+  assert.ok(noiseStd > 0.9 && noiseStd < 1.1, `the noise read back from (z_t, v) has std ${noiseStd}`);
 });
 
 test('offset noise adds std * n_c to every value of channel c, n_c the next normals of the stream', () => {
@@ -239,6 +267,10 @@ test('Min-SNR-gamma weights: 1 while SNR <= gamma, gamma / SNR above', () => {
   assert.ok(Math.abs(minSnrWeight(5 / 6, 5) - 1) < 1e-12); // SNR 5
   assert.ok(Math.abs(minSnrWeight(0.9, 5) - 5 / 9) < 1e-12); // SNR 9
   assert.ok(Math.abs(minSnrWeight(0.99, 1) - 1 / 99) < 1e-12); // SNR 99
+  // v-prediction: min(SNR, gamma) / (SNR + 1), 0 at the zero-SNR level
+  assert.equal(minSnrWeight(0.5, 5, 'v_prediction'), 0.5); // SNR 1
+  assert.ok(Math.abs(minSnrWeight(0.9, 5, 'v_prediction') - 5 / 10) < 1e-12); // SNR 9
+  assert.equal(minSnrWeight(0, 5, 'v_prediction'), 0);
 });
 
 test('the training folder: DEFECTFORGE_TRAIN_DIR, else ~/.cache/defectforge/train-base', () => {

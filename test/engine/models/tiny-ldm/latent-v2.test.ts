@@ -15,13 +15,14 @@ import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, buildSpati
 import { vaeEncoderPosterior } from '../../../../src/engine/models/tiny-ldm/vae';
 import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
-import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan, unetSchedule } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { DEFAULT_MODEL_NAME } from '../../../../src/main/default-model';
 import { findRule } from '../../../../src/engine/autodiff/table';
 import type { RuleEntry } from '../../../../src/engine/autodiff/types';
 import { gradCheck } from '../../../helpers/gradcheck';
 import { Rng } from '../../../../src/shared/random';
+import { LDM_SCHEDULE } from '../../../../src/engine/diffusion/schedule';
 
 const f = (dims: number[], data: Float32Array): HostTensor => ({ dtype: 'float32', dims, data });
 
@@ -251,6 +252,13 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(offset, phase), fingerprint(BASE_PLAN_V4, phase), phase);
   assert.notEqual(fingerprint(planVariant(BASE_PLAN_V4, { offsetNoise: 0.1 }), 'unet'), fingerprint(BASE_PLAN_V4, 'unet'));
   assert.throws(() => planVariant(BASE_PLAN_V4, { offsetNoise: 0 }), /offset noise must be a number > 0, got 0/);
+  // and so does the zero-terminal-SNR v-prediction schedule
+  const zeroSnr = planVariant(BASE_PLAN_V3, { zeroSnr: true });
+  assert.equal(zeroSnr.name, 'tiny-ldm-zsnr');
+  assert.equal(unetSchedule(zeroSnr).predictionType, 'v_prediction');
+  assert.equal(unetSchedule(BASE_PLAN_V3), LDM_SCHEDULE);
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(zeroSnr, phase), fingerprint(BASE_PLAN_V3, phase), phase);
+  assert.notEqual(fingerprint(zeroSnr, 'unet'), fingerprint(BASE_PLAN_V3, 'unet'));
   assert.throws(() => planVariant(BASE_PLAN_V4, { minSnrGamma: -1 }), /Min-SNR gamma must be a number > 0, got -1/);
   assert.throws(() => vaeLossWeights({ ...BASE_PLAN_V2, vae: { ...BASE_PLAN.vae } }), /needs vae.klWeight/);
   assert.throws(() => buildVaeTrainingGraph(SMOKE_LDM_V2, 1, 16), /gaussian VAE needs a KL weight/);

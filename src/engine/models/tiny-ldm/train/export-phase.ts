@@ -3,7 +3,6 @@
 
 import { readCheckpoint, type Checkpoint } from '../../../autodiff/checkpoint';
 import { shippedWeights } from '../../../autodiff/optim';
-import { LDM_SCHEDULE } from '../../../diffusion/schedule';
 import { onnxruntimeVersion } from '../../../runtime';
 import { UserError } from '../../../../shared/errors';
 import { writeBuiltinPackage } from '../../builtin/export';
@@ -14,7 +13,7 @@ import { buildVocabulary } from '../tokens';
 import { TOKEN_TABLE_PARAM } from './graphs';
 import { HELD_OUT_DEFECTS, trainedDefects } from './data';
 import { loadLatents } from './latents';
-import { fingerprint, packageConfig, type TrainPlan } from './plan';
+import { fingerprint, packageConfig, unetSchedule, type TrainPlan } from './plan';
 import { decoderCheckpointPath } from './decoder-phase';
 import { unetCheckpointPath } from './unet-phase';
 import { vaeCheckpointPath } from './vae-phase';
@@ -78,7 +77,7 @@ export async function runExport(plan: TrainPlan, dir: string, outDir: string): P
     tokenTable: table,
     vocabulary: vocabulary.index,
     latent: { channels: cfg.vae.latentChannels, width: g, height: g, scale: latents.scale },
-    schedule: LDM_SCHEDULE,
+    schedule: unetSchedule(plan),
     tokens: { width: cfg.tokenWidth, defectTokens: cfg.defectTokens, spatialTokens: cfg.spatialTokens },
     attentionGrids: [...cfg.unet.attentionAt].sort((a, b) => b - a).map((s) => ({ width: s, height: s })),
     training,

@@ -8,6 +8,7 @@
 
 import { homedir } from 'node:os';
 import path from 'node:path';
+import { LDM_SCHEDULE, type ScheduleConfig } from '../../../diffusion/schedule';
 import { SMOKE_LDM, SMOKE_LDM_V2, SMOKE_LDM_V3, SMOKE_LDM_V4, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, TINY_LDM_V4, checkConfig, type TinyLdmConfig } from '../config';
 
 export interface PhaseSchedule {
@@ -50,6 +51,8 @@ export interface TrainPlan {
     minSnrGamma?: number;
     /** std of the offset noise added per sample and latent channel (unet-phase.ts); absent: none */
     offsetNoise?: number;
+    /** the noise schedule and prediction target the UNet learns and the package declares; absent: LDM_SCHEDULE (eps) */
+    schedule?: ScheduleConfig;
   };
   eval: { heldoutImages: number; bsdataImages: number };
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
@@ -157,6 +160,8 @@ export interface PlanVariant {
   minSnrGamma?: number;
   /** plan.unet.offsetNoise (the UNet phase only) */
   offsetNoise?: number;
+  /** plan.unet.schedule = ZERO_SNR_V_SCHEDULE (the UNet phase only) */
+  zeroSnr?: boolean;
 }
 
 /**
@@ -205,10 +210,28 @@ export function planVariant(plan: TrainPlan, v: PlanVariant): TrainPlan {
     unet = { ...unet, [option]: value };
     name += `-${suffix}${value}`;
   }
+  if (v.zeroSnr) {
+    unet = { ...unet, schedule: ZERO_SNR_V_SCHEDULE };
+    name += '-zsnr';
+  }
   if (vae.posterior === 'gaussian' && schedule.klWeight === undefined) throw new Error(`plan ${name}: a gaussian VAE needs a KL weight`);
   const model = { ...plan.model, vae };
   checkConfig(model);
   return { ...plan, name, model, vae: schedule, unet };
+}
+
+/**
+ * The UNet experiment of `train:base -- --zero-snr`: the LDM betas rescaled to zero terminal SNR,
+ * v-prediction and trailing timesteps (Lin et al. 2024). The last level is pure noise, so the
+ * UNet must take an image's overall colour from its tokens, not from the leak of the image that
+ * the scaled-linear schedule keeps at t = 999 (unet-phase.ts); eps-prediction cannot give x0
+ * there, hence v; trailing spacing makes the sampler start at t = 999 itself.
+ */
+export const ZERO_SNR_V_SCHEDULE: ScheduleConfig = { ...LDM_SCHEDULE, predictionType: 'v_prediction', timestepSpacing: 'trailing', stepsOffset: 0, rescaleBetasZeroSnr: true };
+
+/** The schedule the plan's UNet is trained on and its package declares. */
+export function unetSchedule(plan: TrainPlan): ScheduleConfig {
+  return plan.unet.schedule ?? LDM_SCHEDULE;
 }
 
 /** Warmup then cosine decay; `step` is the 1-based number of the update being made. */

@@ -21,7 +21,8 @@ import { Rng } from '../../../../shared/random';
 import { readCheckpoint, writeFileAtomic } from '../../../autodiff/checkpoint';
 import { shippedWeights } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
-import { LDM_SCHEDULE, alphasCumprod } from '../../../diffusion/schedule';
+import { alphasCumprod } from '../../../diffusion/schedule';
+import { splitPrediction } from '../../../diffusion/schedulers/scheduler';
 import { encodeModel } from '../../../onnx/serialize';
 import { createSession } from '../../../runtime';
 import { contextLength, latentSize } from '../config';
@@ -33,7 +34,7 @@ import { TOKEN_TABLE_PARAM } from './graphs';
 import { summariseAutocorrelation, type AutocorrelationSummary } from './latent-stats';
 import { buildLatents } from './latents';
 import { processCpuSeconds, TrainLog } from './log';
-import { fingerprint, type TrainPlan } from './plan';
+import { fingerprint, unetSchedule, type TrainPlan } from './plan';
 import { runUNetPhase, unetCheckpointPath } from './unet-phase';
 import { vaeCheckpointPath } from './vae-phase';
 
@@ -199,11 +200,12 @@ export async function heldoutEpsMse(plan: TrainPlan, labels: string[][], latents
   const contexts = { conditional: context(true), unconditional: context(false) };
   const g = latentSize(cfg);
   const session = await createSession(encodeModel(withWeights(buildUNetGraph(cfg, n, { aar: false }), unetWeights, source)), { intraOpNumThreads: 1 });
-  const abar = alphasCumprod(LDM_SCHEDULE);
+  const schedule = unetSchedule(plan);
+  const abar = alphasCumprod(schedule);
   const results: EpsMse[] = [];
   try {
     for (const t of timesteps) {
-      if (!Number.isInteger(t) || t < 0 || t >= LDM_SCHEDULE.numTrainTimesteps) throw new Error(`probe: timestep ${t} is outside 0..${LDM_SCHEDULE.numTrainTimesteps - 1}`);
+      if (!Number.isInteger(t) || t < 0 || t >= schedule.numTrainTimesteps) throw new Error(`probe: timestep ${t} is outside 0..${schedule.numTrainTimesteps - 1}`);
       const eps = new Rng(deriveSeed(plan.seed, 'probe-eps', t)).normals(n * per);
       const sample = new Float32Array(n * per);
       const a = Math.sqrt(abar[t]!);
@@ -215,7 +217,8 @@ export async function heldoutEpsMse(plan: TrainPlan, labels: string[][], latents
           timestep: { dtype: 'float32', dims: [n], data: new Float32Array(n).fill(t) },
           context: { dtype: 'float32', dims: [n, L, W], data: ctx },
         });
-        const predicted = out['eps']!.data as Float32Array;
+        // a v-prediction UNet's output converted to its eps estimate, so probes of both compare
+        const predicted = splitPrediction(schedule.predictionType, abar[t]!, out['eps']!.data as Float32Array, sample).eps;
         let se = 0;
         for (let i = 0; i < predicted.length; i++) se += (predicted[i]! - eps[i]!) ** 2;
         return se / predicted.length;

@@ -27,13 +27,17 @@
 // from the noised image instead, the brightness follows the image). With s = 0.1 the noise's mean
 // has std ~0.105 at every level, which hides the leak at high noise (0.06) but not from t ~ 600
 // down (sqrt(abar) = 0.4 there).
+// With plan.unet.schedule (unetSchedule: ZERO_SNR_V_SCHEDULE for `--zero-snr`), the schedule is
+// rescaled so that the last level holds no image at all (removes the leak rather than hiding it),
+// and the UNet predicts v = sqrt(abar) eps - sqrt(1 - abar) z0 (the graph's eps_target input then
+// holds v), because eps says nothing about z0 where abar = 0.
 
 import path from 'node:path';
 import { composeTraining } from '../../../autodiff/composer';
 import { Adam, WithEma } from '../../../autodiff/optim';
 import { deriveSeed } from '../../../corpus';
 import { maskToLatent } from '../../../diffusion/latent-mask';
-import { LDM_SCHEDULE, alphasCumprod } from '../../../diffusion/schedule';
+import { alphasCumprod, type PredictionType } from '../../../diffusion/schedule';
 import type { HostTensor } from '../../../runtime';
 import { Rng } from '../../../../shared/random';
 import { latentSize } from '../config';
@@ -42,15 +46,24 @@ import { sampleLabels } from './data';
 import { buildUNetTrainingGraph } from './graphs';
 import { unpackMask, type LatentSet } from './latents';
 import { finishedPhase, runLoop, type LoopResult } from './loop';
-import { fingerprint, learningRate, type TrainPlan } from './plan';
+import { fingerprint, learningRate, unetSchedule, type TrainPlan } from './plan';
 import type { PhaseContext } from './vae-phase';
 
 export const unetCheckpointPath = (dir: string): string => path.join(dir, 'unet.ckpt');
 
-/** Min-SNR-gamma's weight of an eps-prediction loss term at cumulative alpha `abar` (file comment). */
-export function minSnrWeight(abar: number, gamma: number): number {
+/**
+ * Min-SNR-gamma's weight of a loss term at cumulative alpha `abar` (file comment): min(SNR, gamma)
+ * divided by the SNR for eps-prediction, by SNR + 1 for v-prediction (whose MSE is (SNR + 1) times
+ * the eps one's in x0 terms; Hang et al. 2023, eq. 9), which stays finite where SNR = 0.
+ */
+export function minSnrWeight(abar: number, gamma: number, prediction: PredictionType = 'epsilon'): number {
   const snr = abar / (1 - abar);
-  return Math.min(snr, gamma) / snr;
+  return Math.min(snr, gamma) / (prediction === 'epsilon' ? snr : snr + 1);
+}
+
+/** What the UNet learns to output for z_t = a z0 + s eps (a = sqrt(abar), s = sqrt(1 - abar)): eps, or v = a eps - s z0. */
+export function predictionTarget(prediction: PredictionType, a: number, s: number, z0: number, eps: number): number {
+  return prediction === 'epsilon' ? eps : a * eps - s * z0;
 }
 
 /** eps [C, plane] += std * n_c per channel c, n_c ~ N(0, 1) (file comment, offset noise). */
@@ -71,7 +84,8 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
   const C = cfg.vae.latentChannels;
   const S = cfg.imageSize;
   const per = C * g * g;
-  const abar = alphasCumprod(LDM_SCHEDULE);
+  const schedule = unetSchedule(plan);
+  const abar = alphasCumprod(schedule);
   const rng = new Rng(deriveSeed(plan.seed, 'unet-batch', step));
   const masked = rng.uniform() < maskedLossBatches;
   const sample = new Float32Array(batch * per);
@@ -87,17 +101,18 @@ export function unetBatch(plan: TrainPlan, data: LatentSet, vocabulary: TokenVoc
   for (let b = 0; b < batch; b++) {
     const index = rng.int(data.count);
     const label = data.labels[index]!;
-    const t = rng.int(LDM_SCHEDULE.numTrainTimesteps);
+    const t = rng.int(schedule.numTrainTimesteps);
     const a = Math.sqrt(abar[t]!);
     const s = Math.sqrt(1 - abar[t]!);
     const eps = rng.normals(per);
     if (plan.unet.offsetNoise !== undefined) addOffsetNoise(eps, C, g * g, plan.unet.offsetNoise, rng);
     for (let i = 0; i < per; i++) {
-      sample[b * per + i] = a * data.scale * data.latents[index * per + i]! + s * eps[i]!;
-      target[b * per + i] = eps[i]!;
+      const z0 = data.scale * data.latents[index * per + i]!;
+      sample[b * per + i] = a * z0 + s * eps[i]!;
+      target[b * per + i] = predictionTarget(schedule.predictionType, a, s, z0, eps[i]!);
     }
     timestep[b] = t;
-    if (timestepWeight) timestepWeight[b] = minSnrWeight(abar[t]!, gamma!);
+    if (timestepWeight) timestepWeight[b] = minSnrWeight(abar[t]!, gamma!, schedule.predictionType);
     const u = rng.uniform();
     const nullAll = u < dropAll;
     const nullLabels = nullAll || u < dropAll + dropLabels;
