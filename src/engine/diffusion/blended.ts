@@ -9,6 +9,7 @@
 import { Rng } from '../../shared/random';
 import type { Conditioning, DiffusionModel } from '../models/types';
 import { aarDilationAt, aarWeights, DEFAULT_AAR, type AarSettings } from './aar';
+import { guide } from './guidance';
 import { imageToTensor, tensorToImage, type RgbImage } from './image-tensor';
 import { blendLatents, dilateGrid, maskToLatent } from './latent-mask';
 import { DEFAULT_PASTE_BACK, pasteBack, type PasteBackSettings } from './paste-back';
@@ -25,6 +26,8 @@ export interface BlendedRequest {
   strength?: number;
   /** classifier-free guidance scale (used when the model has an unconditional context and scale != 1) */
   guidanceScale?: number;
+  /** phi of guidance rescaling (guidance.ts; 0 = plain CFG); absent: the model's (facts.guidanceRescale), else 0 */
+  guidanceRescale?: number;
   aar?: AarSettings;
   pasteBack?: PasteBackSettings;
 }
@@ -57,6 +60,7 @@ export interface BlendedResult {
     sampler: SamplerSettings;
     strength: number;
     guidanceScale: number;
+    guidanceRescale: number;
     aar: AarSettings;
     pasteBack: PasteBackSettings;
     modelHash: string;
@@ -96,7 +100,7 @@ type ContextPair = { context: Float32Array; anomalyColumns: Float32Array };
 
 /**
  * Several images in one UNet run per step. The items must share the sampler settings, strength
- * and guidance scale (they step in lockstep); conditioning, masks, seeds and AAR differ per item.
+ * and guidance (scale and rescale) (they step in lockstep); conditioning, masks, seeds and AAR differ per item.
  * Each item draws from its own seeded Rng in the same order as a single run, so an item's result
  * equals generating it alone wherever the model is batch-invariant (a test checks it on ORT CPU).
  */
@@ -106,17 +110,19 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
   const first = requests[0]!;
   const strength = first.strength ?? 1;
   const guidance = first.guidanceScale ?? 1;
+  const rescale = first.guidanceRescale ?? facts.guidanceRescale ?? 0;
   for (const [k, r] of requests.entries()) {
     const { normal, mask } = r;
     if (normal.width !== facts.imageSize.width || normal.height !== facts.imageSize.height) {
       throw new RangeError(`item ${k}: normal image is ${normal.width}x${normal.height}; model '${facts.name}' works at ${facts.imageSize.width}x${facts.imageSize.height}`);
     }
     if (mask.length !== normal.width * normal.height) throw new RangeError(`item ${k}: mask has ${mask.length} pixels, image ${normal.width * normal.height}`);
-    if (JSON.stringify(r.sampler) !== JSON.stringify(first.sampler) || (r.strength ?? 1) !== strength || (r.guidanceScale ?? 1) !== guidance) {
+    if (JSON.stringify(r.sampler) !== JSON.stringify(first.sampler) || (r.strength ?? 1) !== strength || (r.guidanceScale ?? 1) !== guidance || (r.guidanceRescale ?? facts.guidanceRescale ?? 0) !== rescale) {
       throw new RangeError(`item ${k}: a batch must share sampler settings, strength and guidance scale`);
     }
   }
   if (!(strength > 0 && strength <= 1)) throw new RangeError(`strength must be in (0, 1], got ${strength}`);
+  if (!(rescale >= 0 && rescale <= 1)) throw new RangeError(`guidance rescale must be in [0, 1], got ${rescale}`);
   const useCfg = facts.hasUnconditional && guidance !== 1;
   const n = requests.length;
 
@@ -168,7 +174,7 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
       items.map((it) => scheduler.scaleModelInput(it.z, i)),
       t,
       items,
-      guidance,
+      { scale: guidance, rescale },
       weights,
       latentPlane,
     );
@@ -198,7 +204,7 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
       image,
       ...(options.keepDecoded ? { decoded } : {}),
       mask: Uint8Array.from(r.mask, (v) => (v > 0 ? 255 : 0)),
-      settings: { seed: r.seed, sampler: r.sampler, strength, guidanceScale: guidance, aar: it.aar, pasteBack: it.paste, modelHash: facts.contentHash, startStep },
+      settings: { seed: r.seed, sampler: r.sampler, strength, guidanceScale: guidance, guidanceRescale: rescale, aar: it.aar, pasteBack: it.paste, modelHash: facts.contentHash, startStep },
     };
   });
 }
@@ -219,7 +225,7 @@ async function predict(
   inputs: Float32Array[],
   t: number,
   items: ItemState[],
-  guidance: number,
+  guidance: { scale: number; rescale: number },
   weights: (Float32Array | undefined)[],
   latentPlane: number,
 ): Promise<Float32Array[]> {
@@ -261,10 +267,6 @@ async function predict(
   });
   return inputs.map((_, k) => {
     if (halves === 1) return out.slice(k * size, (k + 1) * size);
-    const u = k * size;
-    const c = (n + k) * size;
-    const guided = new Float32Array(size);
-    for (let j = 0; j < size; j++) guided[j] = out[u + j]! + guidance * (out[c + j]! - out[u + j]!);
-    return guided;
+    return guide(out.subarray(k * size, (k + 1) * size), out.subarray((n + k) * size, (n + k + 1) * size), guidance.scale, guidance.rescale);
   });
 }

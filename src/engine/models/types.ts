@@ -23,10 +23,12 @@ export interface ModelFacts {
   /** tokens in the UNet's context */
   contextLength: number;
   schedule: ScheduleConfig;
-  /** true when an unconditional context exists (classifier-free guidance) */
   /** the UNet reads the defect mask (NoiseRequest.masks); absent: false */
   unetMask?: boolean;
+  /** true when an unconditional context exists (classifier-free guidance) */
   hasUnconditional: boolean;
+  /** phi of guidance rescaling (diffusion/guidance.ts) a generation uses unless it gives its own; absent: 0 */
+  guidanceRescale?: number;
   /** grids of the cross-attention layers, for resizing AAR weights */
   attentionGrids: Size2[];
   /** SHA-256 over the model's files: lineage records it */

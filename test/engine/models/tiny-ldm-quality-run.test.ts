@@ -125,4 +125,7 @@ test('script arguments: defaults, smoke settings, clear errors', () => {
   assert.throws(() => parseQualityArgs(['--samples', '0']), (e) => isUserError(e) && /--samples/.test(e.message));
   assert.throws(() => parseQualityArgs(['--bogus', '1']), (e) => isUserError(e) && /--bogus/.test(e.message));
   assert.throws(() => parseQualityArgs(['--seed']), (e) => isUserError(e) && /--seed needs a value/.test(e.message));
+  assert.equal(d.guidanceRescale, undefined, 'by default the package decides');
+  assert.equal(parseQualityArgs(['--guidance-rescale', '0.7']).guidanceRescale, 0.7);
+  assert.throws(() => parseQualityArgs(['--guidance-rescale', '2']), (e) => isUserError(e) && /--guidance-rescale must be a number in \[0, 1\], got '2'/.test(e.message));
 });

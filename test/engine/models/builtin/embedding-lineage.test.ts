@@ -60,7 +60,7 @@ test('lineage records inputs by hash, every setting, the model and the runtime; 
   assert.equal(ref.sha256, createHash('sha256').update('pretend png').digest('hex'));
   assert.equal(ref.bytes, 11);
   const settings: BlendedResult['settings'] = {
-    seed: 5, sampler: { sampler: 'ddim', steps: 25, eta: 1 }, strength: 1, guidanceScale: 3, aar: DEFAULT_AAR, pasteBack: DEFAULT_PASTE_BACK, modelHash: hash, startStep: 0,
+    seed: 5, sampler: { sampler: 'ddim', steps: 25, eta: 1 }, strength: 1, guidanceScale: 3, guidanceRescale: 0, aar: DEFAULT_AAR, pasteBack: DEFAULT_PASTE_BACK, modelHash: hash, startStep: 0,
   };
   const result = { image: { width: 1, height: 1, channels: 3 as const, data: new Uint8Array(3) }, mask: new Uint8Array(1), settings };
   const record = buildLineage({

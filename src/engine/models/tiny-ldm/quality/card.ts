@@ -46,7 +46,7 @@ export function renderQualitySection(r: QualityReport): string {
   );
   lines.push('');
   lines.push(
-    `- Blended generation (${s.sampler.sampler.toUpperCase()} ${s.sampler.steps} steps, CFG ${s.guidance}, AAR ${s.aar ? 'on' : 'off'}) on held-out ` +
+    `- Blended generation (${s.sampler.sampler.toUpperCase()} ${s.sampler.steps} steps, CFG ${s.guidance}${s.guidanceRescale ? ` rescaled ${s.guidanceRescale}` : ''}, AAR ${s.aar ? 'on' : 'off'}) on held-out ` +
       `corpus normal images and masks (seed ${r.seed}, a sample stream pretraining never draws from), ${s.samplesPerFamily} per defect family.`,
   );
   lines.push(

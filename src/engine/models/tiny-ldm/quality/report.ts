@@ -51,6 +51,8 @@ export interface QualityReport {
     samplesPerFamily: number;
     sampler: SamplerSettings;
     guidance: number;
+    /** phi of guidance rescaling (0: plain CFG; reports before session 9 have none) */
+    guidanceRescale?: number;
     aar: boolean;
     pasteBack: PasteBackSettings;
     outsideDistancePx: number;

@@ -44,6 +44,8 @@ export interface QualityOptions {
   inversionSteps: number;
   sampler: SamplerSettings;
   guidance: number;
+  /** phi of guidance rescaling; absent: the package's (facts.guidanceRescale), else 0 */
+  guidanceRescale?: number;
   aar: boolean;
   classifier: ClassifierSettings;
   /** real defects per corpus family the classifier trains on */
@@ -164,6 +166,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
               seed: deriveSeed(options.seed, 'tiny-ldm-quality', 'generate', job.defect, i),
               sampler: options.sampler,
               guidanceScale: options.guidance,
+              ...(options.guidanceRescale !== undefined ? { guidanceRescale: options.guidanceRescale } : {}),
               aar: { ...DEFAULT_AAR, enabled: options.aar },
               pasteBack: DEFAULT_PASTE_BACK,
             },
@@ -234,6 +237,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         samplesPerFamily: options.samplesPerFamily,
         sampler: options.sampler,
         guidance: options.guidance,
+        guidanceRescale: options.guidanceRescale ?? facts.guidanceRescale ?? 0,
         aar: options.aar,
         pasteBack: DEFAULT_PASTE_BACK,
         outsideDistancePx: distance,
