@@ -31,6 +31,8 @@ export interface BuiltinPackageSpec {
   /** cross-attention grids, largest first */
   attentionGrids: BuiltinManifest['attentionGrids'];
   training?: Record<string, unknown>;
+  /** manifest.guidanceRescale: the generations' default guidance rescale; absent: none (0) */
+  guidanceRescale?: number;
   /**
    * 'inline' (default): weights inside each .onnx; 'external': initializers of 1 KiB or more in
    * '<graph>.onnx.data' beside it (listed and hashed in manifest.externalData)
@@ -103,6 +105,7 @@ export async function writeBuiltinPackage(dir: string, spec: BuiltinPackageSpec)
       tokens: { ...spec.tokens, vocabulary: { ...spec.vocabulary } },
       attentionGrids: spec.attentionGrids.map((g) => ({ ...g })),
       ...(unetMask ? { unetMask } : {}),
+      ...(spec.guidanceRescale !== undefined ? { guidanceRescale: spec.guidanceRescale } : {}),
       files: files as BuiltinManifest['files'],
       ...(externalData.length ? { externalData } : {}),
       ...(spec.training ? { training: spec.training } : {}),

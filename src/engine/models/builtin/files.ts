@@ -55,5 +55,8 @@ export function packageContentHash(m: BuiltinManifest): string {
   const lines = listedFiles(m)
     .map(({ file }) => `${file.path} ${file.sha256}\n`)
     .sort();
+  // a default of generation that lives in the manifest, not in a file, changes the output too;
+  // the line exists only when the field does, so packages without it keep their hashes
+  if (m.guidanceRescale !== undefined) lines.push(`manifest guidanceRescale ${m.guidanceRescale}\n`);
   return createHash('sha256').update(lines.join('')).digest('hex');
 }

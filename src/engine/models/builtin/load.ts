@@ -144,6 +144,7 @@ class LoadedBuiltinModel implements BuiltinModel {
       schedule: m.schedule,
       hasUnconditional: true,
       ...(m.unetMask ? { unetMask: true } : {}),
+      ...(m.guidanceRescale !== undefined ? { guidanceRescale: m.guidanceRescale } : {}),
       attentionGrids: m.attentionGrids.map((g) => ({ ...g })),
       contentHash: packageContentHash(m),
     };

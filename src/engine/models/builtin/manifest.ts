@@ -53,6 +53,8 @@ export interface BuiltinManifest {
   attentionGrids: { width: number; height: number }[];
   /** the UNet also takes the defect mask as input 'mask' (the header's ONNX I/O); absent: false */
   unetMask?: boolean;
+  /** phi of guidance rescaling (diffusion/guidance.ts) generations use unless they give their own; absent: 0 */
+  guidanceRescale?: number;
   files: {
     vae_encoder: ModelFile;
     vae_decoder: ModelFile;
@@ -134,6 +136,8 @@ export function parseManifest(json: unknown, source: string): BuiltinManifest {
     else problems.push(`'externalData' must be an array`);
   }
   if (root['unetMask'] !== undefined && typeof root['unetMask'] !== 'boolean') problems.push(`'unetMask' must be true or false`);
+  const rescale = root['guidanceRescale'];
+  if (rescale !== undefined && !(typeof rescale === 'number' && rescale >= 0 && rescale <= 1)) problems.push(`'guidanceRescale' must be a number in [0, 1]`);
   const grids = Array.isArray(root['attentionGrids']) ? (root['attentionGrids'] as unknown[]) : (problems.push(`'attentionGrids' must be an array`), []);
   const manifest: BuiltinManifest = {
     format: MANIFEST_FORMAT,
@@ -160,6 +164,7 @@ export function parseManifest(json: unknown, source: string): BuiltinManifest {
       return { width: int(o['width'], `attentionGrids[${i}].width`), height: int(o['height'], `attentionGrids[${i}].height`) };
     }),
     ...(root['unetMask'] === true ? { unetMask: true } : {}),
+    ...(typeof rescale === 'number' ? { guidanceRescale: rescale } : {}),
     files: fileEntries as BuiltinManifest['files'],
     ...(externalData ? { externalData } : {}),
     ...(root['training'] && typeof root['training'] === 'object' ? { training: root['training'] as Record<string, unknown> } : {}),

@@ -68,6 +68,28 @@ test('facts come from the manifest; the content hash depends on the files only',
   await b.release();
 });
 
+test('a declared guidance rescale reads back into the facts, changes the hash and is what generation uses by default', async () => {
+  const dir = join(tmp.dir, 'rescaled');
+  await writeBuiltinPackage(dir, tinyPackageSpec(7, { guidanceRescale: 0.7 }));
+  const rescaled = await loadBuiltinModel(dir);
+  try {
+    assert.equal(rescaled.facts.guidanceRescale, 0.7);
+    assert.equal(model.facts.guidanceRescale, undefined);
+    assert.notEqual(rescaled.facts.contentHash, model.facts.contentHash, 'same files, other generation default: other hash');
+    const req = { ...request(21, true), guidanceScale: 3 };
+    const byDefault = await generateBlended(rescaled, req);
+    assert.equal(byDefault.settings.guidanceRescale, 0.7);
+    assert.deepEqual(byDefault.image.data, (await generateBlended(model, { ...req, guidanceRescale: 0.7 })).image.data, 'the default is the explicit 0.7');
+    const plain = await generateBlended(rescaled, { ...req, guidanceRescale: 0 });
+    assert.deepEqual(plain.image.data, (await generateBlended(model, req)).image.data, 'a request overrides it');
+    assert.notDeepEqual(plain.image.data, byDefault.image.data, 'the rescale reaches the output');
+  } finally {
+    await rescaled.release();
+  }
+  const json = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8'));
+  assert.throws(() => parseManifest({ ...json, guidanceRescale: 1.5 }, 'manifest.json'), /'guidanceRescale' must be a number in \[0, 1\]/);
+});
+
 test('external weights are listed and hashed, and compute exactly what inline weights do', async () => {
   const m = JSON.parse(readFileSync(join(external, 'manifest.json'), 'utf8'));
   assert.ok(m.externalData.length >= 1);

@@ -78,6 +78,7 @@ export async function runExport(plan: TrainPlan, dir: string, outDir: string): P
     vocabulary: vocabulary.index,
     latent: { channels: cfg.vae.latentChannels, width: g, height: g, scale: latents.scale },
     schedule: unetSchedule(plan),
+    ...(plan.guidanceRescale !== undefined ? { guidanceRescale: plan.guidanceRescale } : {}),
     tokens: { width: cfg.tokenWidth, defectTokens: cfg.defectTokens, spatialTokens: cfg.spatialTokens },
     attentionGrids: [...cfg.unet.attentionAt].sort((a, b) => b - a).map((s) => ({ width: s, height: s })),
     training,

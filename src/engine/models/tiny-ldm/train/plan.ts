@@ -55,6 +55,8 @@ export interface TrainPlan {
     schedule?: ScheduleConfig;
   };
   eval: { heldoutImages: number; bsdataImages: number };
+  /** the package's default guidance rescale (manifest.guidanceRescale); absent: none. Inference only: no fingerprint holds it */
+  guidanceRescale?: number;
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
   checkpointSeconds: number;
   checkpointSteps?: number;
