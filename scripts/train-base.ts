@@ -1,11 +1,14 @@
 // `npm run train:base`: pretrains the built-in tiny LDM on the procedural corpus, on CPU, and
-// exports resources/models/tiny-ldm (the v3 plan: VAE, wider decoder, latents, UNet with the mask input, export). Resumable: run it again after a stop (Ctrl-C, --minutes,
+// exports resources/models/tiny-ldm (the v5 plan: VAE, wider decoder, latents, UNet with the mask input on a zero-terminal-SNR v-prediction schedule, export). Resumable: run it again after a stop (Ctrl-C, --minutes,
 // kill -9) and it continues from the last checkpoint.
 //
-//   --plan v1|v2|v3|v4        v3 (default, shipped): v2 with the defect mask into the UNet
-//                             (TINY_LDM_V3), training folder ~/.cache/defectforge/train-base-v3
-//                             (a finished v2 folder's vae.ckpt, decoder.ckpt, vae-pool-*.rgb and
-//                             latents-* copied there leave only its UNet to train); v2: 4 latent
+//   --plan v1|v2|v3|v4|v5     v5 (default, shipped): v3 with its UNet trained on a zero-terminal-SNR
+//                             schedule with v-prediction (ZERO_SNR_V_SCHEDULE), training folder
+//                             ~/.cache/defectforge/train-base-v5 (a finished v3 folder's vae.ckpt,
+//                             decoder.ckpt, vae-pool-*.rgb and latents-* copied there leave only its
+//                             UNet to train); v3: v2 with the defect mask into the UNet (TINY_LDM_V3),
+//                             ~/.cache/defectforge/train-base-v3, package name tiny-ldm-v3 (a
+//                             finished v2 folder's files as above leave only its UNet); v2: 4 latent
 //                             channels + KL-regularised encoder (TINY_LDM_V2) and a wider decoder,
 //                             ~/.cache/defectforge/train-base-v2, package name tiny-ldm-v2; v1: the
 //                             first design (16 channels, ~/.cache/defectforge/train-base, tiny-ldm-v1);
@@ -64,7 +67,7 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const args: Args = { plan: 'v3', variant: {}, smoke: false, evalVae: false, preview: false, probe: false, sequential: false };
+  const args: Args = { plan: 'v5', variant: {}, smoke: false, evalVae: false, preview: false, probe: false, sequential: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = (): string => {

@@ -15,7 +15,7 @@ import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, buildSpati
 import { vaeEncoderPosterior } from '../../../../src/engine/models/tiny-ldm/vae';
 import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
-import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan, unetSchedule } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, BASE_PLAN_V5, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, SMOKE_PLAN_V5, ZERO_SNR_V_SCHEDULE, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan, unetSchedule } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { DEFAULT_MODEL_NAME } from '../../../../src/main/default-model';
 import { findRule } from '../../../../src/engine/autodiff/table';
@@ -175,8 +175,9 @@ test('exported encoder of a gaussian VAE returns the posterior mean, determinist
   assert.ok(logvar.some((v) => Math.abs(v) > 1e-3));
 });
 
-test('plan selection: v3 (v2 + the UNet mask input) is the shipped tiny-ldm; v2 (4 channels + KL, wider decoder) and v1 stay trainable', () => {
-  assert.equal(BASE_PLAN_V3.name, DEFAULT_MODEL_NAME, 'the default export replaces the embedded default model');
+test('plan selection: v5 (v3 on the zero-SNR v-prediction schedule) is the shipped tiny-ldm; v4, v3 (v2 + the UNet mask input), v2 (4 channels + KL, wider decoder) and v1 stay trainable', () => {
+  assert.equal(BASE_PLAN_V5.name, DEFAULT_MODEL_NAME, 'the default export replaces the embedded default model');
+  assert.equal(BASE_PLAN_V3.name, 'tiny-ldm-v3');
   assert.equal(BASE_PLAN_V2.name, 'tiny-ldm-v2');
   assert.equal(BASE_PLAN.name, 'tiny-ldm-v1');
   assert.equal(selectPlan('v1', false), BASE_PLAN);
@@ -187,7 +188,18 @@ test('plan selection: v3 (v2 + the UNet mask input) is the shipped tiny-ldm; v2 
   assert.equal(selectPlan('v3', true), SMOKE_PLAN_V3);
   assert.equal(selectPlan('v4', false), BASE_PLAN_V4);
   assert.equal(selectPlan('v4', true), SMOKE_PLAN_V4);
-  assert.throws(() => selectPlan('v5', false), /--plan must be v1, v2, v3 or v4, got 'v5'/);
+  assert.equal(selectPlan('v5', false), BASE_PLAN_V5);
+  assert.equal(selectPlan('v5', true), SMOKE_PLAN_V5);
+  assert.throws(() => selectPlan('v6', false), /--plan must be v1, v2, v3, v4 or v5, got 'v6'/);
+  // v5 = v3 with the UNet on ZERO_SNR_V_SCHEDULE: its UNet alone is new, and it is exactly what
+  // `--plan v3 --zero-snr` trains (the shipped UNet was trained so, on a copy of a v3 folder)
+  assert.deepEqual(BASE_PLAN_V5.model, BASE_PLAN_V3.model);
+  assert.equal(unetSchedule(BASE_PLAN_V5), ZERO_SNR_V_SCHEDULE);
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V5, phase), fingerprint(BASE_PLAN_V3, phase), phase);
+  assert.equal(fingerprint(BASE_PLAN_V5, 'unet'), fingerprint(planVariant(BASE_PLAN_V3, { zeroSnr: true }), 'unet'));
+  assert.notEqual(fingerprint(BASE_PLAN_V5, 'unet'), fingerprint(BASE_PLAN_V3, 'unet'));
+  assert.equal(BASE_PLAN_V5.trainFolder, 'train-base-v5');
+  assert.equal(unetSchedule(SMOKE_PLAN_V5), ZERO_SNR_V_SCHEDULE);
   // v4 = v3 + the UNet's family embedding: its UNet alone is new
   assert.deepEqual(BASE_PLAN_V4.model, { ...TINY_LDM_V3, unet: { ...TINY_LDM_V3.unet, familyEmbedding: true } });
   for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V4, phase), fingerprint(BASE_PLAN_V3, phase), phase);
@@ -254,7 +266,7 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   assert.throws(() => planVariant(BASE_PLAN_V4, { offsetNoise: 0 }), /offset noise must be a number > 0, got 0/);
   // and so does the zero-terminal-SNR v-prediction schedule
   const zeroSnr = planVariant(BASE_PLAN_V3, { zeroSnr: true });
-  assert.equal(zeroSnr.name, 'tiny-ldm-zsnr');
+  assert.equal(zeroSnr.name, 'tiny-ldm-v3-zsnr');
   assert.equal(unetSchedule(zeroSnr).predictionType, 'v_prediction');
   assert.equal(unetSchedule(BASE_PLAN_V3), LDM_SCHEDULE);
   for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(zeroSnr, phase), fingerprint(BASE_PLAN_V3, phase), phase);

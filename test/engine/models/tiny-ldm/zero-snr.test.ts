@@ -1,4 +1,4 @@
-// A `train:base -- --zero-snr --smoke` package end to end: the manifest declares the rescaled,
+// A `train:base -- --plan v5 --smoke` package (the shipped design) end to end: the manifest declares the rescaled,
 // v-prediction, trailing schedule; the loader reads it back; blended generation starts at the
 // pure-noise level t = 999 and gives finite output that changes the mask; defect learning and
 // adaptation (whose losses then target v, with abar = 0 at the last timestep) run and keep it.
@@ -9,20 +9,20 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { alphasCumprod } from '../../../../src/engine/diffusion/schedule';
 import { generateBlended } from '../../../../src/engine/diffusion/blended';
-import { SMOKE_PLAN_V3, runPretraining } from '../../../../src/engine/models/tiny-ldm/train';
-import { ZERO_SNR_V_SCHEDULE, planVariant } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { runPretraining } from '../../../../src/engine/models/tiny-ldm/train';
+import { SMOKE_PLAN_V5, ZERO_SNR_V_SCHEDULE } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { loadBuiltinModel, readBuiltinManifest } from '../../../../src/engine/models/builtin/load';
 import type { DiffusionModel, NoiseRequest } from '../../../../src/engine/models/types';
 import { learnDefect } from '../../../../src/engine/anomaly/learn-defect';
 import { adaptModel } from '../../../../src/engine/adapt/adapt-model';
 import { makeLearnFixture } from '../../anomaly/fixture';
 
-test('a --zero-snr --smoke package: v-prediction schedule declared, sampled from t = 999, learnt and adapted on', { timeout: 300_000 }, async () => {
+test('a --plan v5 --smoke package: v-prediction schedule declared, sampled from t = 999, learnt and adapted on', { timeout: 300_000 }, async () => {
   const root = mkdtempSync(path.join(tmpdir(), 'tiny ldm zero snr '));
   const fx = await makeLearnFixture('zero-snr-learn');
   try {
     const outDir = path.join(root, 'package');
-    const plan = planVariant(SMOKE_PLAN_V3, { zeroSnr: true });
+    const plan = SMOKE_PLAN_V5;
     const summary = await runPretraining({ plan, dir: path.join(root, 'train'), outDir });
     assert.equal(summary.complete, true);
     assert.deepEqual((await readBuiltinManifest(outDir)).schedule, ZERO_SNR_V_SCHEDULE);
