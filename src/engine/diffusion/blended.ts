@@ -99,8 +99,8 @@ interface ItemState {
 type ContextPair = { context: Float32Array; anomalyColumns: Float32Array };
 
 /**
- * Several images in one UNet run per step. The items must share the sampler settings, strength
- * and guidance (scale and rescale) (they step in lockstep); conditioning, masks, seeds and AAR differ per item.
+ * Several images in one UNet run per step. The items must share the sampler settings, strength,
+ * guidance scale and rescale (they step in lockstep); conditioning, masks, seeds and AAR differ per item.
  * Each item draws from its own seeded Rng in the same order as a single run, so an item's result
  * equals generating it alone wherever the model is batch-invariant (a test checks it on ORT CPU).
  */
@@ -118,7 +118,7 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
     }
     if (mask.length !== normal.width * normal.height) throw new RangeError(`item ${k}: mask has ${mask.length} pixels, image ${normal.width * normal.height}`);
     if (JSON.stringify(r.sampler) !== JSON.stringify(first.sampler) || (r.strength ?? 1) !== strength || (r.guidanceScale ?? 1) !== guidance || (r.guidanceRescale ?? facts.guidanceRescale ?? 0) !== rescale) {
-      throw new RangeError(`item ${k}: a batch must share sampler settings, strength and guidance scale`);
+      throw new RangeError(`item ${k}: a batch must share sampler settings, strength, guidance scale and rescale`);
     }
   }
   if (!(strength > 0 && strength <= 1)) throw new RangeError(`strength must be in (0, 1], got ${strength}`);

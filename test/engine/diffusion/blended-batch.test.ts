@@ -57,5 +57,6 @@ test('a batch refuses items that cannot step together', async () => {
   const a = request(1, true, 'scratch');
   const b = { ...request(2, true, 'scratch'), sampler: { sampler: 'ddim' as const, steps: 7, eta: 1 } };
   await assert.rejects(generateBlendedBatch(model, [a, b]), /item 1: a batch must share sampler settings/);
+  await assert.rejects(generateBlendedBatch(model, [a, { ...request(2, true, 'scratch'), guidanceRescale: 0.7 }]), /item 1: a batch must share .*rescale/);
   assert.deepEqual(await generateBlendedBatch(model, []), []);
 });
