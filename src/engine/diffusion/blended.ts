@@ -110,14 +110,16 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
   const first = requests[0]!;
   const strength = first.strength ?? 1;
   const guidance = first.guidanceScale ?? 1;
-  const rescale = first.guidanceRescale ?? facts.guidanceRescale ?? 0;
+  // a request's own guidance rescale, else the model's default, else none
+  const rescaleOf = (r: BlendedRequest): number => r.guidanceRescale ?? facts.guidanceRescale ?? 0;
+  const rescale = rescaleOf(first);
   for (const [k, r] of requests.entries()) {
     const { normal, mask } = r;
     if (normal.width !== facts.imageSize.width || normal.height !== facts.imageSize.height) {
       throw new RangeError(`item ${k}: normal image is ${normal.width}x${normal.height}; model '${facts.name}' works at ${facts.imageSize.width}x${facts.imageSize.height}`);
     }
     if (mask.length !== normal.width * normal.height) throw new RangeError(`item ${k}: mask has ${mask.length} pixels, image ${normal.width * normal.height}`);
-    if (JSON.stringify(r.sampler) !== JSON.stringify(first.sampler) || (r.strength ?? 1) !== strength || (r.guidanceScale ?? 1) !== guidance || (r.guidanceRescale ?? facts.guidanceRescale ?? 0) !== rescale) {
+    if (JSON.stringify(r.sampler) !== JSON.stringify(first.sampler) || (r.strength ?? 1) !== strength || (r.guidanceScale ?? 1) !== guidance || rescaleOf(r) !== rescale) {
       throw new RangeError(`item ${k}: a batch must share sampler settings, strength, guidance scale and rescale`);
     }
   }

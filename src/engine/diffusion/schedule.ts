@@ -87,7 +87,7 @@ function rescaleZeroTerminalSnr(abar: Float64Array): void {
 }
 
 /** Refuses settings no sampler can run: zero terminal SNR with eps-prediction (x0 = (z - sqrt(1-abar) eps) / 0). */
-export function checkSchedule(config: ScheduleConfig, source: string): void {
+function checkSchedule(config: ScheduleConfig, source: string): void {
   if (config.rescaleBetasZeroSnr && config.predictionType !== 'v_prediction') {
     throw new Error(`${source}: rescale_betas_zero_snr needs prediction_type 'v_prediction' (with '${config.predictionType}' the last timestep cannot give the clean sample)`);
   }

@@ -62,7 +62,7 @@ export function minSnrWeight(abar: number, gamma: number, prediction: Prediction
 }
 
 /** What the UNet learns to output for z_t = a z0 + s eps (a = sqrt(abar), s = sqrt(1 - abar)): eps, or v = a eps - s z0. */
-export function predictionTarget(prediction: PredictionType, a: number, s: number, z0: number, eps: number): number {
+function predictionTarget(prediction: PredictionType, a: number, s: number, z0: number, eps: number): number {
   return prediction === 'epsilon' ? eps : a * eps - s * z0;
 }
 
