@@ -1,6 +1,7 @@
 // `npm run train:base`: pretrains the built-in tiny LDM on the procedural corpus, on CPU, and
-// exports resources/models/tiny-ldm (the v5 plan: VAE, wider decoder, latents, UNet with the mask input on a zero-terminal-SNR v-prediction schedule, export). Resumable: run it again after a stop (Ctrl-C, --minutes,
-// kill -9) and it continues from the last checkpoint.
+// exports resources/models/tiny-ldm (the v5 plan: VAE, wider decoder, latents, UNet with the mask
+// input on a zero-terminal-SNR v-prediction schedule, export). Resumable: run it again after a
+// stop (Ctrl-C, --minutes, kill -9) and it continues from the last checkpoint.
 //
 //   --plan v1|v2|v3|v4|v5     v5 (default, shipped): v3 with its UNet trained on a zero-terminal-SNR
 //                             schedule with v-prediction (ZERO_SNR_V_SCHEDULE), training folder

@@ -15,7 +15,7 @@ import { SMOKE_LDM, SMOKE_LDM_V2, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, buildSpati
 import { vaeEncoderPosterior } from '../../../../src/engine/models/tiny-ldm/vae';
 import { VAE_NOISE_INPUT, buildVaeTrainingGraph } from '../../../../src/engine/models/tiny-ldm/train/graphs';
 import { klDivergence, reparameterise } from '../../../../src/engine/models/tiny-ldm/train/losses';
-import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, BASE_PLAN_V5, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, SMOKE_PLAN_V5, ZERO_SNR_V_SCHEDULE, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan, unetSchedule } from '../../../../src/engine/models/tiny-ldm/train/plan';
+import { BASE_PLAN, BASE_PLAN_V2, BASE_PLAN_V3, BASE_PLAN_V4, BASE_PLAN_V5, SMOKE_PLAN, SMOKE_PLAN_V2, SMOKE_PLAN_V3, SMOKE_PLAN_V4, SMOKE_PLAN_V5, ZERO_SNR_V_SCHEDULE, defaultTrainDir, fingerprint, packageConfig, planVariant, selectPlan, unetSchedule, type TrainPlan } from '../../../../src/engine/models/tiny-ldm/train/plan';
 import { vaeBatch, vaeLossWeights } from '../../../../src/engine/models/tiny-ldm/train/vae-phase';
 import { DEFAULT_MODEL_NAME } from '../../../../src/main/default-model';
 import { findRule } from '../../../../src/engine/autodiff/table';
@@ -175,6 +175,11 @@ test('exported encoder of a gaussian VAE returns the posterior mean, determinist
   assert.ok(logvar.some((v) => Math.abs(v) > 1e-3));
 });
 
+/** The VAE, decoder and latents phases of `a` have `b`'s fingerprints: a copy of b's finished folder leaves only a's UNet to train. */
+function assertSameBeforeUnet(a: TrainPlan, b: TrainPlan): void {
+  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(a, phase), fingerprint(b, phase), phase);
+}
+
 test('plan selection: v5 (v3 on the zero-SNR v-prediction schedule) is the shipped tiny-ldm; v4, v3 (v2 + the UNet mask input), v2 (4 channels + KL, wider decoder) and v1 stay trainable', () => {
   assert.equal(BASE_PLAN_V5.name, DEFAULT_MODEL_NAME, 'the default export replaces the embedded default model');
   assert.equal(BASE_PLAN_V3.name, 'tiny-ldm-v3');
@@ -195,20 +200,20 @@ test('plan selection: v5 (v3 on the zero-SNR v-prediction schedule) is the shipp
   // `--plan v3 --zero-snr` trains (the shipped UNet was trained so, on a copy of a v3 folder)
   assert.deepEqual(BASE_PLAN_V5.model, BASE_PLAN_V3.model);
   assert.equal(unetSchedule(BASE_PLAN_V5), ZERO_SNR_V_SCHEDULE);
-  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V5, phase), fingerprint(BASE_PLAN_V3, phase), phase);
+  assertSameBeforeUnet(BASE_PLAN_V5, BASE_PLAN_V3);
   assert.equal(fingerprint(BASE_PLAN_V5, 'unet'), fingerprint(planVariant(BASE_PLAN_V3, { zeroSnr: true }), 'unet'));
   assert.notEqual(fingerprint(BASE_PLAN_V5, 'unet'), fingerprint(BASE_PLAN_V3, 'unet'));
   assert.equal(BASE_PLAN_V5.trainFolder, 'train-base-v5');
   assert.equal(unetSchedule(SMOKE_PLAN_V5), ZERO_SNR_V_SCHEDULE);
   // v4 = v3 + the UNet's family embedding: its UNet alone is new
   assert.deepEqual(BASE_PLAN_V4.model, { ...TINY_LDM_V3, unet: { ...TINY_LDM_V3.unet, familyEmbedding: true } });
-  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V4, phase), fingerprint(BASE_PLAN_V3, phase), phase);
+  assertSameBeforeUnet(BASE_PLAN_V4, BASE_PLAN_V3);
   assert.notEqual(fingerprint(BASE_PLAN_V4, 'unet'), fingerprint(BASE_PLAN_V3, 'unet'));
   assert.equal(BASE_PLAN_V4.trainFolder, 'train-base-v4');
   // v3 = v2 + the UNet's mask input: every phase before the UNet keeps v2's fingerprint, so a
   // finished v2 folder's VAE, decoder and latents serve it
   assert.deepEqual(TINY_LDM_V3, { ...TINY_LDM_V2, unet: { ...TINY_LDM_V2.unet, maskInput: true } });
-  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(BASE_PLAN_V3, phase), fingerprint(BASE_PLAN_V2, phase), phase);
+  assertSameBeforeUnet(BASE_PLAN_V3, BASE_PLAN_V2);
   assert.notEqual(fingerprint(BASE_PLAN_V3, 'unet'), fingerprint(BASE_PLAN_V2, 'unet'));
   assert.equal(BASE_PLAN_V3.trainFolder, 'train-base-v3');
   // TINY_LDM's numbers are untouched, and its fingerprints carry none of the new fields (so the
@@ -254,14 +259,14 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   const dw = planVariant(BASE_PLAN_V2, { defectWeight: 5 });
   assert.equal(dw.name, 'tiny-ldm-v2-dw5');
   assert.equal(dw.unet.defectWeight, 5);
-  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(dw, phase), fingerprint(BASE_PLAN_V2, phase), phase);
+  assertSameBeforeUnet(dw, BASE_PLAN_V2);
   assert.notEqual(fingerprint(dw, 'unet'), fingerprint(BASE_PLAN_V2, 'unet'));
   assert.throws(() => planVariant(BASE_PLAN_V2, { defectWeight: 0.5 }), /defect weight must be a number >= 1, got 0\.5/);
   // so do the Min-SNR weighting and the offset noise
   const offset = planVariant(BASE_PLAN_V4, { offsetNoise: 0.1, minSnrGamma: 5 });
   assert.equal(offset.name, 'tiny-ldm-v4-snr5-offset0.1');
   assert.equal(offset.unet.offsetNoise, 0.1);
-  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(offset, phase), fingerprint(BASE_PLAN_V4, phase), phase);
+  assertSameBeforeUnet(offset, BASE_PLAN_V4);
   assert.notEqual(fingerprint(planVariant(BASE_PLAN_V4, { offsetNoise: 0.1 }), 'unet'), fingerprint(BASE_PLAN_V4, 'unet'));
   assert.throws(() => planVariant(BASE_PLAN_V4, { offsetNoise: 0 }), /offset noise must be a number > 0, got 0/);
   // and so does the zero-terminal-SNR v-prediction schedule
@@ -269,7 +274,7 @@ test('plan variants for the latent experiments: names, posterior switch, loss we
   assert.equal(zeroSnr.name, 'tiny-ldm-v3-zsnr');
   assert.equal(unetSchedule(zeroSnr).predictionType, 'v_prediction');
   assert.equal(unetSchedule(BASE_PLAN_V3), LDM_SCHEDULE);
-  for (const phase of ['vae', 'decoder', 'latents'] as const) assert.equal(fingerprint(zeroSnr, phase), fingerprint(BASE_PLAN_V3, phase), phase);
+  assertSameBeforeUnet(zeroSnr, BASE_PLAN_V3);
   assert.notEqual(fingerprint(zeroSnr, 'unet'), fingerprint(BASE_PLAN_V3, 'unet'));
   assert.throws(() => planVariant(BASE_PLAN_V4, { minSnrGamma: -1 }), /Min-SNR gamma must be a number > 0, got -1/);
   assert.throws(() => vaeLossWeights({ ...BASE_PLAN_V2, vae: { ...BASE_PLAN.vae } }), /needs vae.klWeight/);
