@@ -41,8 +41,13 @@ export function unsqueeze(ctx: EmitContext, x: string, axes: number[]): string {
 
 /** A scalar (rank 0) constant of a floating dtype; float16 is stored as its bit pattern. */
 export function scalarOf(b: GraphBuilder, value: number, dtype: DType): string {
-  if (dtype === 'float16') return b.constant(new Uint16Array([toHalfBits(value)]), [], 'float16', 'scalar');
-  return b.constant([value], [], dtype, 'scalar');
+  return constantOf(b, [value], [], dtype, 'scalar');
+}
+
+/** A constant tensor of a floating dtype; float16 is stored as its bit pattern. */
+export function constantOf(b: GraphBuilder, values: readonly number[], dims: number[], dtype: DType, prefix = 'const'): string {
+  if (dtype === 'float16') return b.constant(Uint16Array.from(values, toHalfBits), dims, 'float16', prefix);
+  return b.constant(values, dims, dtype, prefix);
 }
 
 /** A zero tensor of a static shape, made at run time (no initializer of that size). */

@@ -140,12 +140,16 @@ for (const fc of fastCases) {
     if (kh * kw > 1) {
       // stride-1 convs (flipped dX) cut the taps from dY when it has fewer channels than X
       const sliced = fc.flipped && o < c ? o : c;
-      const matmuls = model.graph.nodes.filter((nd) => nd.opType === 'MatMul').length;
+      // the flipped dX kernel of fed weights is one more MatMul, by the tap reversal matrix
+      const isReversal = (nd: (typeof model.graph.nodes)[number]): boolean => nd.inputs[1]!.startsWith('tap_reversal');
+      const reversals = model.graph.nodes.filter((nd) => nd.opType === 'MatMul' && isReversal(nd)).length;
+      assert.equal(reversals, fc.flipped ? 1 : 0, 'the flipped kernel is reversed by one MatMul');
+      const matmuls = model.graph.nodes.filter((nd) => nd.opType === 'MatMul' && !isReversal(nd)).length;
       assert.equal(matmuls, sliced < PER_TAP_MIN_CHANNELS ? 1 : kh * kw, 'one MatMul per tap, or one over the concatenated taps');
       // the taps are sliced from the padded, transposed X or dY (through a flattening Reshape
       // in the wide layout): which one is the source, and along how many axes
       const producer = new Map(model.graph.nodes.flatMap((nd) => nd.outputs.map((v) => [v, nd] as const)));
-      /** the Transpose a tap Slice cuts from, through Reshape and Pad (the kernel flip's Slice reads w: none) */
+      /** the Transpose a tap Slice cuts from, through Reshape, Pad and SpaceToDepth */
       const sourceTranspose = (slice: (typeof model.graph.nodes)[number]): (typeof model.graph.nodes)[number] | undefined => {
         let v = producer.get(slice.inputs[0]!);
         while (v && (v.opType === 'Reshape' || v.opType === 'Pad' || v.opType === 'SpaceToDepth')) v = producer.get(v.inputs[0]!);
