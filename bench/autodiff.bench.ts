@@ -3,7 +3,8 @@
 //   forward            the UNet + loss, weights as initializers (inference)
 //   ctx                forward + backward w.r.t. the context only (textual inversion's case)
 //   weights            forward + backward w.r.t. all weights, as initializers
-//   weights (trainer)  the composer's training graph: weights fed as inputs every run, plus the
+//   weights (trainer)  the composer's training graph: weights fed as inputs every run (its convs
+//                      lowered to ORT's NCHWc kernels, autodiff/cpu-kernels.ts), plus the
 //                      TS-side gradient norm; and a full step including the Adam update
 // reported as ratios to the forward (median, and minimum, of interleaved runs after warm-up),
 // in wall time and in this process's CPU time (process.cpuUsage: with one intra-op thread the

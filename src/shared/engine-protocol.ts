@@ -44,6 +44,8 @@ export interface RuntimeInfoResult {
   fallbackReason?: string;
   intraOpNumThreads: number;
   interOpNumThreads: number;
+  /** how training runs convolutions with fed weights on CPU: 'nchwc (block N)' or 'standard' */
+  trainingConvKernels: string;
   pid: number;
 }
 

@@ -122,9 +122,11 @@ test('doctor reports the engine runtime (JSON and text)', async () => {
   assert.equal(info.cpu.cores, os.availableParallelism());
   assert.ok(info.executionProviders.includes(info.chosenExecutionProvider));
   assert.equal(typeof info.intraOpNumThreads, 'number');
+  assert.match(info.trainingConvKernels, /^(nchwc \(block (8|16)\)|standard)$/);
 
   const text = await runBin(['doctor'], cwd);
   assert.equal(text.code, 0);
   assert.match(text.stdout, new RegExp(`^onnxruntime-node\\s+${escapeRegExp(onnxruntimeVersion())}$`, 'm'));
   assert.match(text.stdout, new RegExp(`^cpu\\s+.+, ${os.availableParallelism()} cores$`, 'm'));
+  assert.match(text.stdout, new RegExp(`^training convs\\s+${escapeRegExp(info.trainingConvKernels)} on CPU$`, 'm'));
 });

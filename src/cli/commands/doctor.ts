@@ -27,6 +27,7 @@ export function formatRuntimeInfo(info: RuntimeInfoResult): string {
       `execution providers  ${info.executionProviders.join(', ')}`,
       `chosen provider      ${info.chosenExecutionProvider}${info.fallbackReason ? ` (${info.fallbackReason})` : ''}`,
       `threads              intra-op ${info.intraOpNumThreads}, inter-op ${info.interOpNumThreads}`,
+      `training convs       ${info.trainingConvKernels} on CPU`,
     ].join('\n') + '\n'
   );
 }

@@ -16,6 +16,7 @@ import type { Graph, Model, Tensor, ValueInfo } from '../onnx/ir';
 import { createSession, type HostTensor, type Session, type SessionOptions } from '../runtime';
 import { UserError } from '../../shared/errors';
 import { readCheckpoint, writeCheckpoint, type Checkpoint, type ParamTensor } from './checkpoint';
+import { fitToCpuKernels, type CpuConvKernels } from './cpu-kernels';
 import { buildGradientGraph } from './gradient';
 import { clipGradNorm, globalNorm, type Optimizer } from './optim';
 import type { RuleEntry } from './types';
@@ -35,6 +36,12 @@ export interface TrainingOptions {
   /** clip the gradients to this global L2 norm before the update */
   clipGradNorm?: number;
   session?: SessionOptions;
+  /**
+   * On the CPU provider, run the convs of fed weights (the trained ones, and the flipped kernels
+   * of their input gradients) on ORT's NCHWc kernels ('nchwc', the default; ./cpu-kernels.ts) or
+   * on its general Conv ('standard'). Results differ in rounding only.
+   */
+  cpuConvKernels?: CpuConvKernels;
   /** gradient rules consulted before the table (tests and experiments, see ./gradient) */
   gradientRules?: readonly RuleEntry[];
   /**
@@ -243,18 +250,19 @@ export async function composeTraining(forward: Model, opts: TrainingOptions): Pr
     keepOutputs: keep,
     ...(opts.gradientRules ? { rules: opts.gradientRules } : {}),
   });
+  const runnable = await fitToCpuKernels(built, opts.session, opts.cpuConvKernels ?? 'nchwc');
   let files: TrainingFiles | undefined;
   let session: Session;
   if (opts.workDir !== undefined) {
-    files = await openTrainingFiles(built, opts.workDir, opts.externalDataFolder, opts.session);
+    files = await openTrainingFiles(runnable, opts.workDir, opts.externalDataFolder, opts.session);
     session = files.session;
   } else {
-    if (hasExternalData(built)) {
+    if (hasExternalData(runnable)) {
       throw new UserError('TRAIN_EXTERNAL', `model '${forward.graph.name}': its weights reference external data files; train it with the 'workDir' option (the session then opens from disk)`);
     }
-    session = await createSession(encodeModel(built), opts.session);
+    session = await createSession(encodeModel(runnable), opts.session);
   }
-  const trainingModel = files?.model ?? built;
+  const trainingModel = files?.model ?? runnable;
   const params = prepared.initial;
   const trainNames = wrt;
   const trainedSet = new Set(wrt);

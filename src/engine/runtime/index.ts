@@ -12,7 +12,7 @@ import * as ort from 'onnxruntime-node';
 import { SessionCache, modelIdentity } from './cache';
 import { openWithFallback, type OpenDeps, type OrtSessionLike } from './open';
 import { ProfileTarget, defaultProfilePrefix } from './profiling';
-import { availableProviders, type ProviderName, type ProviderRequest } from './providers';
+import { availableProviders, providerAttempts, type ProviderName, type ProviderRequest } from './providers';
 import { fromOrt, toOrt, type HostTensor } from './tensors';
 
 export type { HostTensor } from './tensors';
@@ -205,6 +205,16 @@ export function releaseCachedSessions(): Promise<void> {
 
 export function cachedSessionCount(): number {
   return cache.size;
+}
+
+/** Logs through the runtime's log (configureRuntime), where provider fallbacks go. */
+export function logRuntime(message: string): void {
+  settings.log(message);
+}
+
+/** The provider a session opened with `request` (default: the runtime setting) tries first. */
+export function plannedProvider(request?: ProviderRequest): ProviderName {
+  return providerAttempts(request ?? settings.provider, providersHere())[0]!;
 }
 
 export function runtimeInfo(): RuntimeInfo {

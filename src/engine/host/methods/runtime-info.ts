@@ -7,6 +7,8 @@ import type { MethodHandler } from '../handler';
 
 export const runtimeInfo: MethodHandler<'runtimeInfo'> = async () => {
   const runtime = await import('../../runtime');
+  const { nchwcBlockSize } = await import('../../autodiff/cpu-kernels');
+  const blockSize = await nchwcBlockSize();
   const ort = runtime.runtimeInfo();
   const cpus = os.cpus();
   const result: RuntimeInfoResult = {
@@ -19,6 +21,7 @@ export const runtimeInfo: MethodHandler<'runtimeInfo'> = async () => {
     chosenExecutionProvider: ort.providerChosen,
     intraOpNumThreads: ort.intraOpNumThreads,
     interOpNumThreads: ort.interOpNumThreads,
+    trainingConvKernels: blockSize === undefined ? 'standard' : `nchwc (block ${blockSize})`,
     pid: process.pid,
   };
   if (ort.fallbackReason !== undefined) result.fallbackReason = ort.fallbackReason;

@@ -10,6 +10,7 @@ import { homedir } from 'node:os';
 import path from 'node:path';
 import { LDM_SCHEDULE, type ScheduleConfig } from '../../../diffusion/schedule';
 import { SMOKE_LDM, SMOKE_LDM_V2, SMOKE_LDM_V3, SMOKE_LDM_V4, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, TINY_LDM_V4, checkConfig, type TinyLdmConfig } from '../config';
+import type { CpuConvKernels } from '../../../autodiff/cpu-kernels';
 
 export interface PhaseSchedule {
   steps: number;
@@ -57,6 +58,13 @@ export interface TrainPlan {
   eval: { heldoutImages: number; bsdataImages: number };
   /** the package's default guidance rescale (manifest.guidanceRescale); absent: none. Inference only: no fingerprint holds it */
   guidanceRescale?: number;
+  /**
+   * How the phases' trainers run convolutions on CPU (autodiff/cpu-kernels.ts). The shipped plans
+   * pin 'standard', the kernels their weights were trained with, so that `npm run train:base`
+   * reproduces them bit for bit; 'nchwc' (every other trainer's default) is ~8% faster per step
+   * but rounds differently: switching a plan to it means retraining and reshipping its model.
+   */
+  cpuConvKernels: CpuConvKernels;
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
   checkpointSeconds: number;
   checkpointSteps?: number;
@@ -82,6 +90,7 @@ export const BASE_PLAN: TrainPlan = {
   name: 'tiny-ldm-v1',
   trainFolder: 'train-base',
   model: TINY_LDM,
+  cpuConvKernels: 'standard',
   seed: 1,
   vae: { steps: 10000, batch: 8, crop: 64, lr: 1e-3, finalLr: 5e-5, warmup: 200, poolImages: 400 },
   latents: { samples: 4000, chunk: 200 },

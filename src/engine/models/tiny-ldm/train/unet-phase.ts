@@ -164,6 +164,7 @@ export async function runUNetPhase(ctx: PhaseContext, data: LatentSet): Promise<
     optimizer: plan.unet.emaDecay !== undefined ? new WithEma(new Adam({ lr }), plan.unet.emaDecay) : new Adam({ lr }),
     clipGradNorm: 1,
     session: { intraOpNumThreads: 1 },
+    cpuConvKernels: plan.cpuConvKernels,
   });
   try {
     return await runLoop({

@@ -110,6 +110,7 @@ export async function runAutoencoderPhase(ctx: PhaseContext, o: AutoencoderPhase
     keepOutputs: o.graph.metrics,
     clipGradNorm: 1,
     session: { intraOpNumThreads: 1 },
+    cpuConvKernels: plan.cpuConvKernels,
   });
   try {
     const result = await runLoop({
