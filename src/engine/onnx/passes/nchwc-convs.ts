@@ -23,6 +23,7 @@
 // it keep the standard Conv, as they would under ORT's own transformer.
 import { isDefaultDomain, type Graph, type Model, type Node } from '../ir';
 import { inferShapes, type ShapeInfo } from '../shape-inference';
+import { attrInt } from '../shapes/elementwise';
 import { rewriteNodes, type RewriteContext } from './graph-edit';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
@@ -34,12 +35,9 @@ interface ConvPlan {
   bias: string | undefined;
   inChannels: number;
   outChannels: number;
+  /** outChannels rounded up to a whole number of blocks (the extra filters are zero) */
+  blockedOutChannels: number;
   kernel: [number, number];
-}
-
-function intAttr(node: Node, name: string, fallback: number): number {
-  const a = node.attrs[name];
-  return a && a.type === 'int' ? a.value : fallback;
 }
 
 /**
@@ -73,20 +71,20 @@ function planConv(node: Node, shapes: ShapeInfo, isConstant: (value: string) => 
   if (isConstant(w)) return undefined;
   const autoPad = node.attrs.auto_pad;
   if (autoPad && !(autoPad.type === 'string' && autoPad.value === 'NOTSET')) return undefined;
-  if (intAttr(node, 'group', 1) !== 1) return undefined;
+  if (attrInt(node, 'group', 1) !== 1) return undefined;
   const xType = shapes.type(x);
   const wType = shapes.type(w);
   if (xType.dtype !== 'float32' || wType.dtype !== 'float32' || xType.shape.length !== 4 || wType.shape.length !== 4) return undefined;
   const [outChannels, inChannels, kh, kw] = wType.shape as [number, number, number, number];
   if (inChannels >= blockSize && inChannels % blockSize !== 0) return undefined;
-  return { x, w, bias: bias || undefined, inChannels, outChannels, kernel: [kh, kw] };
+  const blockedOutChannels = Math.ceil(outChannels / blockSize) * blockSize;
+  return { x, w, bias: bias || undefined, inChannels, outChannels, blockedOutChannels, kernel: [kh, kw] };
 }
 
 /** w [O, C, kh, kw] in the blocked layout the NCHWc kernel reads (see the header). */
 function blockedFilter(ctx: RewriteContext, plan: ConvPlan, blockSize: number): string {
   const { b } = ctx;
-  const { inChannels: c, outChannels: o, kernel } = plan;
-  const op = Math.ceil(o / blockSize) * blockSize;
+  const { inChannels: c, outChannels: o, blockedOutChannels: op, kernel } = plan;
   const padded = op > o ? b.op('Pad', [plan.w, b.ints([0, 0, 0, 0, op - o, 0, 0, 0])]) : plan.w;
   const taps = kernel[0] * kernel[1];
   // bo to the end: [Op/B, B(bo), C*taps] -> [Op/B, C*taps, B(bo)], i.e. [Op/B, C/B, B(bi), taps, B(bo)];
@@ -122,7 +120,6 @@ export function lowerConvsToNchwc(model: Model, blockSize: number): Model {
     const plan = plans.get(node);
     if (!plan) return false;
     const { b } = ctx;
-    const op = Math.ceil(plan.outChannels / blockSize) * blockSize;
     let input = plan.x;
     if (plan.inChannels >= blockSize) {
       input = blockedInputs.get(plan.x) ?? b.op('ReorderInput', [plan.x], {}, { domain: NCHWC_DOMAIN });
@@ -131,7 +128,8 @@ export function lowerConvsToNchwc(model: Model, blockSize: number): Model {
     const filter = blockedFilters.get(plan.w) ?? blockedFilter(ctx, plan, blockSize);
     blockedFilters.set(plan.w, filter);
     const inputs = [input, filter];
-    if (plan.bias) inputs.push(op > plan.outChannels ? b.op('Pad', [plan.bias, b.ints([0, op - plan.outChannels])]) : plan.bias);
+    const padding = plan.blockedOutChannels - plan.outChannels;
+    if (plan.bias) inputs.push(padding > 0 ? b.op('Pad', [plan.bias, b.ints([0, padding])]) : plan.bias);
     const attrs = Object.fromEntries(Object.entries(node.attrs).filter(([name]) => name !== 'auto_pad' && name !== 'group'));
     const blocked = b.op('Conv', inputs, attrs, { domain: NCHWC_DOMAIN, name: `${node.name || 'conv'}_nchwc` });
     b.op('ReorderOutput', [blocked], { channels: plan.outChannels }, { domain: NCHWC_DOMAIN, output: node.outputs[0]! });
