@@ -19,7 +19,7 @@ import { readCheckpoint, writeCheckpoint, type Checkpoint, type ParamTensor } fr
 import { fitToCpuKernels, type CpuConvKernels } from './cpu-kernels';
 import { buildGradientGraph } from './gradient';
 import { clipGradNorm, globalNorm, type Optimizer } from './optim';
-import type { RuleEntry } from './types';
+import type { RuleEntry, RuleVariants } from './types';
 
 export interface TrainingOptions {
   /** name of the scalar loss value in the forward model */
@@ -44,6 +44,8 @@ export interface TrainingOptions {
   cpuConvKernels?: CpuConvKernels;
   /** gradient rules consulted before the table (tests and experiments, see ./gradient) */
   gradientRules?: readonly RuleEntry[];
+  /** gradient constructions where several are exact (./types RuleVariants; default: the fastest) */
+  ruleVariants?: Partial<RuleVariants>;
   /**
    * Write the training model into a new folder inside `workDir` (training.onnx, weights of 1 KiB
    * and more in training.onnx_data) and open the session from that path: no 2 GiB limit, and no
@@ -249,6 +251,7 @@ export async function composeTraining(forward: Model, opts: TrainingOptions): Pr
     wrt,
     keepOutputs: keep,
     ...(opts.gradientRules ? { rules: opts.gradientRules } : {}),
+    ...(opts.ruleVariants ? { variants: opts.ruleVariants } : {}),
   });
   const runnable = await fitToCpuKernels(built, opts.session, opts.cpuConvKernels ?? 'nchwc');
   let files: TrainingFiles | undefined;

@@ -16,7 +16,7 @@ import { inferShapes, type ShapeInfo } from '../onnx/shape-inference';
 import { isFloatType } from '../onnx/shapes/elementwise';
 import { gradientPatterns, type GraphView, type PatternEntry, type PatternMatch } from './rules/patterns';
 import { findRule } from './table';
-import type { GradContext, GradRule, RuleEntry } from './types';
+import { DEFAULT_RULE_VARIANTS, type GradContext, type GradRule, type RuleEntry, type RuleVariants } from './types';
 import { reshape, scalarOf, zerosOf } from './unbroadcast';
 
 export interface GradientOptions {
@@ -34,6 +34,8 @@ export interface GradientOptions {
    * overrides included: pass [] to exercise those rules on such nodes.
    */
   patterns?: readonly PatternEntry[];
+  /** constructions to use where several are exact (default: DEFAULT_RULE_VARIANTS, the fastest) */
+  variants?: Partial<RuleVariants>;
 }
 
 export interface GradientResult {
@@ -139,6 +141,7 @@ export function buildGradientGraph(model: Model, options: GradientOptions): Grad
   const order = topologicalOrder(graph);
   const view = graphView(order, shapes);
   const patterns = options.patterns ?? gradientPatterns;
+  const variants: RuleVariants = { ...DEFAULT_RULE_VARIANTS, ...options.variants };
   /** forward nodes whose gradient a pattern has already given */
   const covered = new Set<Node>();
   const fromWrt = new Set(wrt);
@@ -214,6 +217,7 @@ export function buildGradientGraph(model: Model, options: GradientOptions): Grad
       b,
       node,
       opset,
+      variants,
       shape: (v) => shapes.type(v).shape,
       dtype: (v) => shapes.type(v).dtype,
       constant: (v) => shapes.constant(v),

@@ -5,12 +5,31 @@
 import type { GraphBuilder } from '../onnx/builder';
 import type { DType, Node } from '../onnx/ir';
 
+/**
+ * Choices between gradient constructions that are equal in exact arithmetic and differ in speed
+ * and rounding. The defaults (DEFAULT_RULE_VARIANTS) are the fastest; a trainer that must
+ * reproduce weights trained earlier bit for bit pins the constructions they were trained with
+ * (tiny-ldm's TrainPlan.ruleVariants).
+ */
+export interface RuleVariants {
+  /**
+   * The weight gradient of a 2-D stride-1 Conv whose windows are as wide as its input ('same'
+   * width) cuts its im2col taps from the images' unpadded flat rows (rules/conv.ts,
+   * flatRowsIm2col; since session 12); false: from padded rows, the layout before it.
+   */
+  flatRows: boolean;
+}
+
+export const DEFAULT_RULE_VARIANTS: Readonly<RuleVariants> = { flatRows: true };
+
 export interface GradContext {
   /** emits ops into the combined forward+backward graph */
   b: GraphBuilder;
   node: Node;
   /** default-domain opset of the forward model */
   opset: number;
+  /** which of the equivalent constructions the rules emit */
+  variants: Readonly<RuleVariants>;
   /** static shape of any forward value (inputs, outputs, initializers) */
   shape(value: string): number[];
   dtype(value: string): DType;

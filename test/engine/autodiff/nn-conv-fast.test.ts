@@ -7,6 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGradientGraph } from '../../../src/engine/autodiff/gradient';
+import type { RuleVariants } from '../../../src/engine/autodiff/types';
 import { PER_TAP_MIN_CHANNELS } from '../../../src/engine/autodiff/rules/conv';
 import { GraphBuilder, type AttrInput } from '../../../src/engine/onnx/builder';
 import type { Model } from '../../../src/engine/onnx/ir';
@@ -60,14 +61,14 @@ function outSize(inSize: number, k: number, s: number, d: number, padSum: number
 }
 
 /** Forward + loss + gradient graph for x, w as graph inputs (the general case: neither is constant). */
-function convGradModel(xShape: number[], wShape: number[], g: Geometry, r: Float32Array, yShape: number[]): Model {
+function convGradModel(xShape: number[], wShape: number[], g: Geometry, r: Float32Array, yShape: number[], variants?: Partial<RuleVariants>): Model {
   const b = new GraphBuilder('conv fast path');
   b.input('x', 'float32', xShape);
   b.input('w', 'float32', wShape);
   const y = b.op('Conv', ['x', 'w'], { strides: g.strides, dilations: g.dilations, pads: g.pads });
   const rv = b.constant(r, yShape, 'float32', 'r');
   b.output(b.op('ReduceSum', [b.op('Mul', [y, rv])], { keepdims: 0 }), 'loss', { dtype: 'float32', shape: [] });
-  return buildGradientGraph(b.toModel(), { loss: 'loss', wrt: ['x', 'w'] }).model;
+  return buildGradientGraph(b.toModel(), { loss: 'loss', wrt: ['x', 'w'], ...(variants ? { variants } : {}) }).model;
 }
 
 function maxRelativeError(got: Float32Array, want: Float64Array): number {
@@ -91,28 +92,43 @@ interface FastCase {
   /**
    * how the taps are cut: 'plain' 2-D (strided) blocks; 'wide' contiguous runs of the flattened,
    * padded rows (stride 1, little width inflation); 'phases' runs of the stride phases that
-   * SpaceToDepth lays out (equal strides > 1, little width inflation)
+   * SpaceToDepth lays out (equal strides > 1, little width inflation); 'flat' runs of the
+   * flattened images, rows unpadded (stride 1, windows as wide as the input), the wrapping taps
+   * cut from masked copies
    */
-  layout: 'plain' | 'wide' | 'phases';
+  layout: 'plain' | 'wide' | 'phases' | 'flat';
+  /** rule variants (default: DEFAULT_RULE_VARIANTS) */
+  variants?: Partial<RuleVariants>;
 }
 
 const g = (strides: [number, number], dilations: [number, number], pads: [number, number, number, number]): Geometry => ({ strides, dilations, pads });
 const fastCases: FastCase[] = [
-  { name: `per-tap im2col (${PER_TAP_MIN_CHANNELS + 2} channels), 3x3 pads 1, odd non-square size`, x: [2, PER_TAP_MIN_CHANNELS + 2, 7, 5], w: [5, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'plain' },
-  { name: 'concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [3, 3, 6, 7], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, layout: 'plain' },
+  { name: `flat rows, dY-side concatenated (5 of ${PER_TAP_MIN_CHANNELS + 2} channels), 3x3 pads 1, odd non-square size`, x: [2, PER_TAP_MIN_CHANNELS + 2, 7, 5], w: [5, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'flat' },
+  { name: 'flat rows, concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [3, 3, 6, 7], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, layout: 'flat' },
   { name: 'stride 2 on odd sizes (trailing inputs no window reads)', x: [2, PER_TAP_MIN_CHANNELS, 9, 8], w: [3, 3, 3], g: g([2, 2], [1, 1], [1, 1, 1, 1]), flipped: false, layout: 'plain' },
   { name: 'stride (3, 1), dilation (1, 2)', x: [1, 5, 10, 9], w: [2, 3, 2], g: g([3, 1], [1, 2], [1, 0, 0, 2]), flipped: false, layout: 'plain' },
   { name: 'stride 1, dilation 2: flipped conv with dilated kernel', x: [2, 4, 8, 8], w: [3, 3, 3], g: g([1, 1], [2, 2], [2, 1, 0, 2]), flipped: true, layout: 'plain' },
   { name: 'stride 1 with pads wider than the kernel: ConvTranspose for dX', x: [1, 3, 4, 5], w: [2, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false, layout: 'plain' },
   { name: `dY-side im2col per tap (${PER_TAP_MIN_CHANNELS + 1} of ${PER_TAP_MIN_CHANNELS + 4} channels), asymmetric pads`, x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 5], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 1], [1, 0, 2, 1]), flipped: true, layout: 'plain' },
-  { name: 'dY-side im2col per tap, 2x3 kernel, dilation (2, 1), pads at the kernel extent', x: [1, PER_TAP_MIN_CHANNELS + 3, 7, 7], w: [PER_TAP_MIN_CHANNELS, 2, 3], g: g([1, 1], [2, 1], [2, 0, 1, 2]), flipped: true, layout: 'plain' },
+  { name: 'dY-side im2col per tap, 2x3 kernel, dilation (2, 1), pads at the kernel extent (flat rows, offsets -2..0)', x: [1, PER_TAP_MIN_CHANNELS + 3, 7, 7], w: [PER_TAP_MIN_CHANNELS, 2, 3], g: g([1, 1], [2, 1], [2, 0, 1, 2]), flipped: true, layout: 'flat' },
+  { name: 'dY-side im2col per tap, 2x3 kernel, width 6 > 1.125 x 5: plain blocks (Wo != W)', x: [1, PER_TAP_MIN_CHANNELS + 3, 7, 6], w: [PER_TAP_MIN_CHANNELS, 2, 3], g: g([1, 1], [2, 1], [2, 0, 1, 1]), flipped: true, layout: 'plain' },
   { name: '1x1 kernel: one whole-tensor MatMul for dW', x: [2, PER_TAP_MIN_CHANNELS + 4, 3, 4], w: [6, 1, 1], g: g([1, 1], [1, 1], [0, 0, 0, 0]), flipped: true, layout: 'wide' },
   // wide rows: width 16 and up with a 3-wide kernel (Wq/Wo = 18/16 = 1.125)
-  { name: 'wide rows, X-side per tap (more output channels), 3x3 pads 1', x: [2, PER_TAP_MIN_CHANNELS, 5, 16], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'wide' },
+  // flat rows: stride 1, Wo = W, per-tap GEMMs (the benchmark UNet's 3x3 'same' convs)
+  { name: 'flat rows, X-side per tap (more output channels), 3x3 pads 1', x: [2, PER_TAP_MIN_CHANNELS, 5, 16], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'flat' },
+  { name: 'flat rows, X-side, 3x3 pads 1 on a narrow 4x3 image (every run wraps)', x: [3, PER_TAP_MIN_CHANNELS, 4, 3], w: [PER_TAP_MIN_CHANNELS, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'flat' },
+  { name: 'flat rows, dY-side (fewer output channels), 3x3 pads 1, 8x8', x: [2, PER_TAP_MIN_CHANNELS + 8, 8, 8], w: [PER_TAP_MIN_CHANNELS, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'flat' },
+  { name: 'flat rows, X-side, 3x5 kernel, pads (0, 2, 2, 2): column offsets -2..2', x: [2, PER_TAP_MIN_CHANNELS, 6, 9], w: [PER_TAP_MIN_CHANNELS + 1, 3, 5], g: g([1, 1], [1, 1], [0, 2, 2, 2]), flipped: true, layout: 'flat' },
+  { name: 'flat rows, X-side, 2x3 kernel, asymmetric width pads (2, 0): column offsets -2..0', x: [1, PER_TAP_MIN_CHANNELS + 2, 5, 7], w: [PER_TAP_MIN_CHANNELS + 3, 2, 3], g: g([1, 1], [1, 1], [1, 2, 0, 0]), flipped: true, layout: 'flat' },
+  { name: 'flat rows, X-side, 3x3 pads 1, K = 2*16*32 = 1024: each image run gets 16 zeros (stride break)', x: [2, PER_TAP_MIN_CHANNELS, 16, 32], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'flat' },
+  { name: 'wide rows, X-side per tap, 3x3 with column pads (2, 0): windows narrower than the input', x: [2, PER_TAP_MIN_CHANNELS, 5, 16], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 2, 1, 1]), flipped: true, layout: 'wide' },
+  // the padded-row layout that train:base's pinned plans keep (RuleVariants.flatRows false) on 'same'-width convs
+  { name: 'flat rows off: wide rows, X-side per tap, 3x3 pads 1', x: [2, PER_TAP_MIN_CHANNELS, 5, 16], w: [PER_TAP_MIN_CHANNELS + 2, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'wide', variants: { flatRows: false } },
+  { name: 'flat rows off: wide rows, dY-side concatenated (4 of 20 channels), 3x3 pads 1', x: [3, 20, 4, 18], w: [4, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'wide', variants: { flatRows: false } },
   { name: 'wide rows, X-side with more input channels (X taps lead the GEMMs), stride 1, pads wider than the kernel', x: [1, PER_TAP_MIN_CHANNELS + 5, 4, 17], w: [3, 2, 2], g: g([1, 1], [1, 1], [2, 0, 1, 2]), flipped: false, layout: 'wide' },
-  { name: 'wide rows, concatenated taps (3 channels), asymmetric pads, 2x3 kernel', x: [2, 3, 6, 20], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 0]), flipped: true, layout: 'wide' },
+  { name: 'wide rows, concatenated taps (3 channels), asymmetric pads, 2x3 kernel, Wo = W + 1', x: [2, 3, 6, 20], w: [4, 2, 3], g: g([1, 1], [1, 1], [0, 2, 1, 1]), flipped: true, layout: 'wide' },
   { name: 'wide rows, dY-side per tap, dilation (1, 2), asymmetric pads', x: [2, PER_TAP_MIN_CHANNELS + 4, 6, 32], w: [PER_TAP_MIN_CHANNELS + 1, 3, 3], g: g([1, 1], [1, 2], [1, 2, 0, 1]), flipped: true, layout: 'wide' },
-  { name: 'wide rows, dY-side concatenated (4 of 20 channels), 3x3 pads 1', x: [3, 20, 4, 18], w: [4, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 1]), flipped: true, layout: 'wide' },
+  { name: 'wide rows, dY-side concatenated (4 of 20 channels), 3x3 pads (1, 1, 1, 0): Wo = W - 1', x: [3, 20, 4, 18], w: [4, 3, 3], g: g([1, 1], [1, 1], [1, 1, 1, 0]), flipped: true, layout: 'wide' },
   // stride phases: Wo >= 8 for a 3-wide kernel at stride 2 (Wp = Wo + 1 <= 1.125 Wo)
   { name: 'stride phases, per tap, 3x3 pads 1, stride 2 (the downsampling convs)', x: [2, PER_TAP_MIN_CHANNELS, 16, 16], w: [5, 3, 3], g: g([2, 2], [1, 1], [1, 1, 1, 1]), flipped: false, layout: 'phases' },
   { name: 'stride phases, concatenated taps (3 channels), odd sizes, trailing inputs no window reads', x: [2, 3, 17, 19], w: [4, 3, 3], g: g([2, 2], [1, 1], [1, 0, 0, 1]), flipped: false, layout: 'phases' },
@@ -130,7 +146,7 @@ for (const fc of fastCases) {
     const x = rng.normals(n * c * h * wd);
     const w = rng.normals(o * c * kh * kw);
     const r = rng.normals(n * o * ho * wo);
-    const model = convGradModel([...fc.x], wShape, fc.g, r, [n, o, ho, wo]);
+    const model = convGradModel([...fc.x], wShape, fc.g, r, [n, o, ho, wo], fc.variants);
     const types = opTypes(model);
     // the paths taken: im2col (MatMul, no grouped correlation Conv) and flipped Conv or ConvTranspose
     assert.ok(types.has('MatMul'), 'the weight gradient should be an im2col MatMul');
@@ -146,19 +162,30 @@ for (const fc of fastCases) {
       assert.equal(reversals, fc.flipped ? 1 : 0, 'the flipped kernel is reversed by one MatMul');
       const matmuls = model.graph.nodes.filter((nd) => nd.opType === 'MatMul' && !isReversal(nd)).length;
       assert.equal(matmuls, sliced < PER_TAP_MIN_CHANNELS ? 1 : kh * kw, 'one MatMul per tap, or one over the concatenated taps');
+      // flat rows: the taps of each column offset other than 0 wrap across rows and are cut from
+      // a masked copy of the images (one Mul each); no other layout multiplies anything
+      const [dw, padLeft] = [fc.g.dilations[1], fc.g.pads[1]];
+      const offsetOf = (tj: number): number => (sliced === c ? tj * dw - padLeft : tj * dw - (dw * (kw - 1) - padLeft));
+      const wrapping = fc.layout === 'flat' ? new Set(Array.from({ length: kw }, (_, tj) => offsetOf(tj)).filter((d) => d !== 0)).size : 0;
+      const masks = model.graph.nodes.filter((nd) => nd.opType === 'Mul' && nd.inputs.some((v) => v.startsWith('wrap_mask')));
+      assert.equal(masks.length, wrapping, 'one wrap mask per column offset other than 0');
       // the taps are sliced from the padded, transposed X or dY (through a flattening Reshape
       // in the wide layout): which one is the source, and along how many axes
       const producer = new Map(model.graph.nodes.flatMap((nd) => nd.outputs.map((v) => [v, nd] as const)));
       /** the Transpose a tap Slice cuts from, through Reshape, Pad and SpaceToDepth */
       const sourceTranspose = (slice: (typeof model.graph.nodes)[number]): (typeof model.graph.nodes)[number] | undefined => {
         let v = producer.get(slice.inputs[0]!);
-        while (v && (v.opType === 'Reshape' || v.opType === 'Pad' || v.opType === 'SpaceToDepth')) v = producer.get(v.inputs[0]!);
+        while (v && (v.opType === 'Reshape' || v.opType === 'Pad' || v.opType === 'SpaceToDepth' || v.opType === 'Mul')) v = producer.get(v.inputs[0]!);
         return v?.opType === 'Transpose' ? v : undefined;
       };
       const slices = model.graph.nodes.filter((nd) => nd.opType === 'Slice' && sourceTranspose(nd) !== undefined);
       assert.equal(slices.length, kh * kw, 'one Slice per tap');
       const slicedAxes = new Set(slices.map((nd) => (model.graph.initializers.get(nd.inputs[3]!)!.data as ArrayLike<number>).length));
-      assert.deepEqual([...slicedAxes], [fc.layout === 'wide' ? 1 : 2], { plain: 'plain: 2-D blocks', wide: 'wide rows: runs of the flattened rows', phases: 'phases: a phase and a run' }[fc.layout]);
+      const layoutName = { plain: 'plain: 2-D blocks', wide: 'wide rows: runs of the flattened rows', phases: 'phases: a phase and a run', flat: 'flat rows: runs of the flattened images' }[fc.layout];
+      assert.deepEqual([...slicedAxes], [fc.layout === 'wide' || fc.layout === 'flat' ? 1 : 2], layoutName);
+      // the flat layout pads whole images only (Pad of a 3-D [A, N, H*W] view), never rows
+      const tapPads = model.graph.nodes.filter((nd) => nd.opType === 'Pad' && model.graph.nodes.some((s2) => s2.opType === 'Slice' && s2.inputs[0] === nd.outputs[0] && slices.includes(s2)));
+      if (fc.layout === 'flat') for (const pad of tapPads) assert.equal((model.graph.initializers.get(pad.inputs[1]!)!.data as ArrayLike<number>).length, 6, 'flat rows: a 3-D Pad of whole images');
       assert.equal(types.has('SpaceToDepth'), fc.layout === 'phases', 'SpaceToDepth exactly for the phase layout');
       const tapSources = new Set(slices.map((nd) => sourceTranspose(nd)!.inputs[0]));
       assert.equal(tapSources.size, 1, 'one padded tensor for the taps');
@@ -222,6 +249,20 @@ test('fast paths under finite differences: Conv with bias, weights as initialize
       bias: { shape: [3], wrt: true, initializer: true },
     },
     build: (b, i) => b.op('Conv', [i.x!, i.w!, i.bias!], { pads: [1, 0, 1, 2] }),
+    directions: 2,
+  });
+});
+
+test('flat rows with the stride break under finite differences: the bias gradient sums dY rows that carry zeros', async () => {
+  // K = N*H*W = 2*16*32 = 1024 floats, so every image's run is padded (strideBreak) and the
+  // X-side dW's dY rows, which the bias gradient sums, hold those zeros
+  await gradCheck({
+    inputs: {
+      x: { shape: [2, 4, 16, 32], wrt: true },
+      w: { shape: [6, 4, 3, 3], wrt: true, generator: (rng, k) => rng.normals(k, 0.2) },
+      bias: { shape: [6], wrt: true },
+    },
+    build: (b, i) => b.op('Conv', [i.x!, i.w!, i.bias!], { pads: [1, 1, 1, 1] }),
     directions: 2,
   });
 });

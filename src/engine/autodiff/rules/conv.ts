@@ -26,7 +26,7 @@ import type { GraphBuilder } from '../../onnx/builder';
 import type { DType } from '../../onnx/ir';
 import { convTransposeAxes, slidingWindowAxes, type WindowAxis } from '../../onnx/shapes/nn';
 import { attrInt, nodeError } from '../../onnx/shapes/elementwise';
-import type { GradContext, RuleEntry } from '../types';
+import type { GradContext, RuleEntry, RuleVariants } from '../types';
 import { constantOf, reduceSum, reshape } from '../unbroadcast';
 
 /** Per-axis parameters of a window correlation (see windowCorrelation). */
@@ -255,9 +255,11 @@ const WIDE_ROWS_MAX_INFLATION = 9 / 8;
  * - plain: tap t is the (strided) block Ipad[:, :, o*s + kk_t*d] as [A, N*P], K = N*P, and the
  *   rows are channelRows.
  */
-function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[], positions: readonly number[], axes: readonly CorrelationAxis[]): Im2col {
+function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[], positions: readonly number[], axes: readonly CorrelationAxis[], variants: Readonly<RuleVariants>): Im2col {
   const phased = phasedIm2colTaps(b, input, inputShape, positions, axes);
   if (phased) return phased;
+  const flatRows = variants.flatRows ? flatRowsIm2col(b, input, inputShape, positions, axes) : undefined;
+  if (flatRows) return flatRows;
   const [n, a] = inputShape as [number, number];
   const [ho, wo] = positions as [number, number];
   const taps = tapList(axes.map((ax) => ax.kernel));
@@ -291,6 +293,95 @@ function im2colTaps(b: GraphBuilder, input: string, inputShape: readonly number[
     return reshape(b, block, [a, n * p]);
   });
   return { columns, rows: (value, shape) => channelRows(b, value, shape) };
+}
+
+/**
+ * Zeros appended to each image's run so that the GEMMs' contraction length K = N*(run + extra)
+ * is not a multiple of 512 floats: rows of such a power-of-two stride share cache sets, and
+ * MLAS's GEMM slows down. Measured ([M x K] . [N x K]^T, ORT 1.30 CPU, 1 thread, minimum of 26):
+ * M32 N32 K4096 119 us, K4128 103 us; M64 N64 K4096 417 us, K4128 359 us; M64 N64 K1024 104 us,
+ * K1088 95 us; no effect at K256. 16 floats (64 bytes) keep every run cache-line aligned: 4
+ * per image (K = 4112 on the benchmark UNet) made the copies slower than the GEMMs gained
+ * (kernel time of the conv rule, minimum per node over 40 runs: 26.1-26.6 ms against 24.2-24.3
+ * with no zeros and 23.5-23.9 with 16).
+ */
+function strideBreak(n: number, run: number): number {
+  const k = n * run;
+  return k >= 1024 && k % 512 === 0 ? 16 : 0;
+}
+
+/** Largest column offset |tj*d - padBegin| of a tap at which flatRowsIm2col applies. */
+const FLAT_ROWS_MAX_SHIFT = 2;
+
+/**
+ * The taps of a stride-1 2-D input I [N, A, H, W] whose windows are as wide as the input
+ * (Wo = W: 'same' padding along the width), without padding any row. I is transposed to
+ * [A, N, H, W], each image flattened to H*W and padded only at its two ends (pbh rows and
+ * `front` elements before; the rows the windows reach past the end, `back` and `extra` elements
+ * after): one Pad that copies whole images, where padding every row copies W floats at a time,
+ * 2.2x slower (measured [96, 4, 32, 32]: 365 against 166 us). Tap (ti, tj) is then the run of
+ * Ho*W (+ extra) elements from front + ti*dh*W + delta, delta = tj*dw - pbw its column offset,
+ * and the rows operand is K transposed, with no zero columns (K = N*(Ho*W + extra), where the
+ * wide rows have N*Ho*(W + pads)).
+ * Position (y, x) of a run reads I[y + ti*dh - pbh, x + delta], as the window does, wherever
+ * 0 <= x + delta < W. Elsewhere the flat run wraps into the row above (x + delta < 0: column
+ * W + x + delta of the previous row) or below (x + delta >= W: column x + delta - W of the next),
+ * where the window reads a zero pad. Those columns, [W + delta, W) for delta < 0 and [0, delta)
+ * for delta > 0, are read by no other position of such a tap, so the taps of each offset
+ * delta != 0 are cut from a copy of the padded images with those columns zeroed (one Mul by a
+ * constant mask per distinct offset: two for a 3x3 kernel). Per dW of the benchmark UNet, this
+ * replaces the two row-by-row Pads of the wide rows (I's and K's) by one whole-image Pad of I,
+ * one of K (only for `extra`) and the masks.
+ * Returns undefined where it does not apply: other strides, Wo != W, column offsets beyond
+ * FLAT_ROWS_MAX_SHIFT (a mask each), or a 1x1 kernel (one whole-tensor GEMM, nothing to cut).
+ */
+function flatRowsIm2col(b: GraphBuilder, input: string, inputShape: readonly number[], positions: readonly number[], axes: readonly CorrelationAxis[]): Im2col | undefined {
+  const [n, a, h, w] = inputShape as [number, number, number, number];
+  const [ho, wo] = positions as [number, number];
+  const [rowAxis, colAxis] = axes as [CorrelationAxis, CorrelationAxis];
+  if (axes.some((ax) => ax.stride !== 1) || wo !== w || axes.every((ax) => ax.kernel === 1)) return undefined;
+  const shifts = Array.from({ length: colAxis.kernel }, (_, tj) => tj * colAxis.dilation - colAxis.padBegin);
+  if (shifts.some((d) => Math.abs(d) > FLAT_ROWS_MAX_SHIFT || Math.abs(d) >= w)) return undefined;
+  const front = Math.max(0, -Math.min(...shifts));
+  const back = Math.max(0, Math.max(...shifts));
+  const rowsEnd = Math.max(0, (rowAxis.kernel - 1) * rowAxis.dilation + ho - rowAxis.padBegin - h);
+  const transposed = b.op('Transpose', [input], { perm: perm01(4) }); // [A, N, H, W]
+  const images = reshape(b, transposed, [a, n, h * w]);
+  const run = ho * w;
+  const extra = strideBreak(n, run);
+  const before = rowAxis.padBegin * w + front;
+  const after = rowsEnd * w + back + extra;
+  const padded = before > 0 || after > 0 ? b.op('Pad', [images, b.ints([0, 0, before, 0, 0, after])]) : images;
+  const length = before + h * w + after;
+  // per column offset, the source with the columns that only wrapped reads reach set to zero
+  const sources = new Map<number, string>();
+  const sourceFor = (delta: number): string => {
+    let source = sources.get(delta);
+    if (source === undefined) {
+      const mask = new Float32Array(length).fill(1);
+      for (let e = front; e < length - back; e++) {
+        const col = (e - front) % w;
+        if (delta < 0 ? col >= w + delta : col < delta) mask[e] = 0;
+      }
+      source = delta === 0 ? padded : b.op('Mul', [padded, b.constant(mask, [length], 'float32', 'wrap_mask')]);
+      sources.set(delta, source);
+    }
+    return source;
+  };
+  const taps = tapList(axes.map((ax) => ax.kernel));
+  const columns = taps.map(([ti, tj]) => {
+    const start = front + ti! * rowAxis.dilation * w + shifts[tj!]!;
+    const source = sourceFor(shifts[tj!]!);
+    const block = start === 0 && run + extra === length ? source : b.op('Slice', [source, b.ints([start]), b.ints([start + run + extra]), b.ints([2])]);
+    return reshape(b, block, [a, n * (run + extra)]);
+  });
+  const rows = (value: string, shape: readonly number[]): string => {
+    if (extra === 0) return channelRows(b, value, shape);
+    const j = shape[1]!;
+    const images = reshape(b, b.op('Transpose', [value], { perm: perm01(4) }), [j, n, run]);
+    return reshape(b, b.op('Pad', [images, b.ints([0, 0, 0, 0, 0, extra])]), [j, n * (run + extra)]);
+  };
+  return { columns, rows };
 }
 
 /** K [N, J, Ho, Wo] as rows [J, N*Ho*Wq], each row of positions zero-padded from Wo to Wq (the wide layouts' K). */
@@ -354,8 +445,9 @@ export function im2colCorrelation(
   kernelValue: string,
   kernelShape: readonly number[],
   axes: readonly CorrelationAxis[],
+  variants: Readonly<RuleVariants>,
 ): { correlation: string; kernelRows: string } {
-  const im2col = im2colTaps(b, input, inputShape, kernelShape.slice(2), axes);
+  const im2col = im2colTaps(b, input, inputShape, kernelShape.slice(2), axes, variants);
   const kernelRows = im2col.rows(kernelValue, kernelShape);
   const correlation = contractTaps(b, im2col.columns, inputShape[1]!, kernelRows, kernelShape[1]!, axes.map((ax) => ax.kernel), 'rows-first');
   return { correlation, kernelRows };
@@ -377,10 +469,10 @@ export function im2colCorrelation(
  * rows): C96 O32 32x32 4.09 -> 3.61, C128 O64 16x16 2.47 -> 2.25, C32 O4 32x32 0.66 -> 0.45;
  * equal channel counts measure the same either way (C32 O32 1.37 / 1.39).
  */
-export function gradSideIm2col(b: GraphBuilder, x: string, xShape: readonly number[], dy: string, yShape: readonly number[], axes: readonly WindowAxis[]): string {
+export function gradSideIm2col(b: GraphBuilder, x: string, xShape: readonly number[], dy: string, yShape: readonly number[], axes: readonly WindowAxis[], variants: Readonly<RuleVariants>): string {
   const reach = (ax: WindowAxis): number => ax.dilation * (ax.kernel - 1);
   const flippedAxes = axes.map((ax) => ({ stride: 1, dilation: ax.dilation, padBegin: reach(ax) - ax.padBegin, kernel: ax.kernel }));
-  const im2col = im2colTaps(b, dy, yShape, xShape.slice(2), flippedAxes);
+  const im2col = im2colTaps(b, dy, yShape, xShape.slice(2), flippedAxes, variants);
   const xRows = im2col.rows(x, xShape);
   return contractTaps(b, [...im2col.columns].reverse(), yShape[1]!, xRows, xShape[1]!, axes.map((ax) => ax.kernel), 'columns-first');
 }
@@ -477,9 +569,9 @@ const convGrad = (ctx: GradContext): (string | undefined)[] => {
   let dyRows: string | undefined;
   if (ctx.needsGrad(1)) {
     if (onGradSide) {
-      grads[1] = gradSideIm2col(b, x, xShape, dy, yShape, axes);
+      grads[1] = gradSideIm2col(b, x, xShape, dy, yShape, axes, ctx.variants);
     } else if (isFast2d(axes.length, group)) {
-      const { correlation, kernelRows } = im2colCorrelation(b, x, xShape, dy, yShape, axes);
+      const { correlation, kernelRows } = im2colCorrelation(b, x, xShape, dy, yShape, axes, ctx.variants);
       grads[1] = correlation;
       dyRows = kernelRows;
     } else {
@@ -523,7 +615,7 @@ const convTransposeGrad = (ctx: GradContext): (string | undefined)[] => {
   if (ctx.needsGrad(1)) {
     const corrAxes = axes.map((ax) => ({ stride: ax.stride, dilation: ax.dilation, padBegin: ax.padBegin, kernel: ax.kernel }));
     grads[1] = isFast2d(axes.length, group)
-      ? im2colCorrelation(b, dy, yShape, x, xShape, corrAxes).correlation
+      ? im2colCorrelation(b, dy, yShape, x, xShape, corrAxes, ctx.variants).correlation
       : windowCorrelation(b, dy, yShape, x, xShape, group, corrAxes);
   }
   if (bias && ctx.needsGrad(2)) grads[2] = biasGrad(ctx, dy, rank);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { LDM_SCHEDULE, type ScheduleConfig } from '../../../diffusion/schedule';
 import { SMOKE_LDM, SMOKE_LDM_V2, SMOKE_LDM_V3, SMOKE_LDM_V4, TINY_LDM, TINY_LDM_V2, TINY_LDM_V3, TINY_LDM_V4, checkConfig, type TinyLdmConfig } from '../config';
 import type { CpuConvKernels } from '../../../autodiff/cpu-kernels';
+import { DEFAULT_RULE_VARIANTS, type RuleVariants } from '../../../autodiff/types';
 
 export interface PhaseSchedule {
   steps: number;
@@ -59,12 +60,15 @@ export interface TrainPlan {
   /** the package's default guidance rescale (manifest.guidanceRescale); absent: none. Inference only: no fingerprint holds it */
   guidanceRescale?: number;
   /**
-   * How the phases' trainers run convolutions on CPU (autodiff/cpu-kernels.ts). The shipped plans
-   * pin 'standard', the kernels their weights were trained with, so that `npm run train:base`
-   * reproduces them bit for bit; 'nchwc' (every other trainer's default) is ~8% faster per step
-   * but rounds differently: switching a plan to it means retraining and reshipping its model.
+   * How the phases' trainers run convolutions on CPU (autodiff/cpu-kernels.ts) and which of the
+   * exact gradient constructions they emit (autodiff/types.ts RuleVariants). The shipped plans pin
+   * what their weights were trained with ('standard' kernels, padded-row im2col), so that
+   * `npm run train:base` reproduces them bit for bit; every other trainer's defaults ('nchwc',
+   * flat rows) are faster per step (~8% and ~3%) but round differently: switching a plan to them
+   * means retraining and reshipping its model.
    */
   cpuConvKernels: CpuConvKernels;
+  ruleVariants: RuleVariants;
   /** checkpoint at least this often (wall seconds), and every `checkpointSteps` steps when set */
   checkpointSeconds: number;
   checkpointSteps?: number;
@@ -91,6 +95,7 @@ export const BASE_PLAN: TrainPlan = {
   trainFolder: 'train-base',
   model: TINY_LDM,
   cpuConvKernels: 'standard',
+  ruleVariants: { flatRows: false },
   seed: 1,
   vae: { steps: 10000, batch: 8, crop: 64, lr: 1e-3, finalLr: 5e-5, warmup: 200, poolImages: 400 },
   latents: { samples: 4000, chunk: 200 },
@@ -106,6 +111,9 @@ export const SMOKE_PLAN: TrainPlan = {
   name: 'tiny-ldm-smoke',
   trainFolder: 'train-base',
   model: SMOKE_LDM,
+  // the smoke plans train throwaway weights: the fastest constructions
+  cpuConvKernels: 'nchwc',
+  ruleVariants: { ...DEFAULT_RULE_VARIANTS },
   seed: 1,
   vae: { steps: 100, batch: 4, crop: 32, lr: 3e-3, finalLr: 3e-4, warmup: 5, poolImages: 12 },
   latents: { samples: 24, chunk: 8 },

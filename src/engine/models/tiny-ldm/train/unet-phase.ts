@@ -165,6 +165,7 @@ export async function runUNetPhase(ctx: PhaseContext, data: LatentSet): Promise<
     clipGradNorm: 1,
     session: { intraOpNumThreads: 1 },
     cpuConvKernels: plan.cpuConvKernels,
+    ruleVariants: plan.ruleVariants,
   });
   try {
     return await runLoop({

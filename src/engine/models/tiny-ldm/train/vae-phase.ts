@@ -111,6 +111,7 @@ export async function runAutoencoderPhase(ctx: PhaseContext, o: AutoencoderPhase
     clipGradNorm: 1,
     session: { intraOpNumThreads: 1 },
     cpuConvKernels: plan.cpuConvKernels,
+    ruleVariants: plan.ruleVariants,
   });
   try {
     const result = await runLoop({
