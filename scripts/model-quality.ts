@@ -9,6 +9,7 @@
 //   --steps N                DDIM steps per generation (default 25)
 //   --guidance X             classifier-free guidance scale (default 3)
 //   --guidance-rescale PHI   guidance rescaling in [0, 1] (default: the package's, else 0)
+//   --restore-detail on|off  paste-back adds the original's detail layer (default: as generation does)
 //   --inversion-pairs N      image-mask pairs per held-out family (default 10)
 //   --inversion-steps N      textual-inversion steps per held-out family (default 400)
 //   --classifier-steps N     family classifier training steps (default 400)
@@ -59,6 +60,9 @@ export function parseQualityArgs(argv: readonly string[]): QualityOptions {
       const v = Number(text);
       if (!(v >= 0 && v <= 1)) throw new UserError('BAD_ARGS', `--guidance-rescale must be a number in [0, 1], got '${text}'`);
       o.guidanceRescale = v;
+    } else if (a === '--restore-detail') {
+      if (text !== 'on' && text !== 'off') throw new UserError('BAD_ARGS', `--restore-detail must be 'on' or 'off', got '${text}'`);
+      o.pasteBack = { ...o.pasteBack, restoreDetail: text === 'on' };
     } else if (a === '--inversion-pairs') o.inversionPairs = whole(1);
     else if (a === '--inversion-steps') o.inversionSteps = whole(1);
     else if (a === '--classifier-steps') o.classifier = { ...o.classifier, steps: whole(1) };

@@ -74,6 +74,8 @@ export interface SynthesizeParams {
   guidance?: number;
   aar?: boolean;
   strength?: number;
+  /** paste-back restores the normal image's fine detail in the generated region (default true) */
+  restoreDetail?: boolean;
 }
 export interface SynthesizeResult {
   image: string;

@@ -257,6 +257,8 @@ export interface AugmentStartRequest {
   seed?: number;
   /** adapt the model to the project's normal images first: 'auto' (the default) for DefectForge packages only */
   adapt?: boolean | 'auto';
+  /** keep the normal images' fine detail in the generated regions (default: on) */
+  restoreDetail?: boolean;
 }
 
 export type AugmentRunState = 'running' | 'succeeded' | 'failed' | 'cancelled';

@@ -126,6 +126,8 @@ describe('training, augmentation and lineage in Chromium', { skip }, () => {
     await page.getByTestId('augment-count').fill('2');
     // this test is about stages and export: no model adaptation (a fine-tuning job) first
     await page.getByTestId('augment-adapt').uncheck();
+    // the generated regions keep the normal images' detail unless unticked
+    assert.equal(await page.getByTestId('augment-detail').isChecked(), true);
     // the output folder through Browse: the field shows what the dialog returned
     server.setPickedFolder(out);
     await page.getByTestId('augment-out-browse').click();

@@ -1,5 +1,5 @@
 // defectforge augment <project> --per-type N --out <dir> [--format mvtec,coco,yolo,anomalib]
-// [--types a,b] [--model dir] [--adapt | --no-adapt] [--adapt-steps N]: the one-click
+// [--types a,b] [--model dir] [--adapt | --no-adapt] [--adapt-steps N] [--no-detail]: the one-click
 // augmentation (src/main/augment) from the command line. Adaptation is on by default for
 // DefectForge model packages (an adapted package of the same model is reused) and off for SD 1.x
 // folders. Jobs run on a job manager over an engine process, as in the app; Ctrl-C cancels the
@@ -111,6 +111,7 @@ export function augmentRequest({ options }: ParsedArgs, cwd: string): AugmentReq
     ...(Object.keys(learning).length > 0 ? { learning } : {}),
     adapt,
     ...(adaptSteps !== undefined ? { adaptation: { steps: adaptSteps } } : {}),
+    ...(options['no-detail'] === true ? { restoreDetail: false } : {}),
   };
 }
 
@@ -133,6 +134,7 @@ export const augmentCommand: CommandSpec = {
     adapt: { type: 'boolean', description: 'adapt the model to the normal images first (default for model packages; an error for SD 1.x folders)' },
     'no-adapt': { type: 'boolean', description: 'use the model as it is, without adaptation' },
     'adapt-steps': { type: 'string', valueName: 'n', description: 'most adaptation steps; early stopping may end sooner (default 300)' },
+    'no-detail': { type: 'boolean', description: "generated regions show the decoder's output, without the normal image's fine detail restored" },
     json: { type: 'boolean', description: 'print the report as JSON' },
   },
   details:

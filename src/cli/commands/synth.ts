@@ -32,6 +32,7 @@ export const synthCommand: CommandSpec = {
     seed: { type: 'string', valueName: 'n', description: 'random seed (default: a fresh one, printed and recorded)' },
     guidance: { type: 'string', valueName: 'x', description: 'classifier-free guidance scale, 1 = off (default 3)' },
     aar: { type: 'string', valueName: 'on|off', choices: ['on', 'off'], description: 'adaptive attention re-weighting (default on)' },
+    detail: { type: 'string', valueName: 'on|off', choices: ['on', 'off'], description: "keep the image's fine detail in the generated region (default on; off: the decoder's output)" },
     strength: { type: 'string', valueName: 'x', description: 'in (0, 1]: 1 starts from noise, less keeps more of the image (default 1)' },
     json: { type: 'boolean', description: 'print the result as JSON' },
   },
@@ -98,6 +99,8 @@ export function synthParams({ options }: ParsedArgs, cwd: string): SynthesizePar
   for (const [k, v] of Object.entries(numbers)) if (v !== undefined) params[k as keyof typeof numbers] = v;
   const aar = str('aar');
   if (aar !== undefined) params.aar = aar === 'on';
+  const detail = str('detail');
+  if (detail !== undefined) params.restoreDetail = detail === 'on';
   const size = optionSize({ positionals: [], options });
   if (size) params.imageSize = size;
   return params;

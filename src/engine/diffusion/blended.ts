@@ -2,7 +2,8 @@
 //   z_{i+1} = step(z_i, eps_theta(z_i, t_i, e)) * m + q(y at level i+1, fresh noise) * (1 - m)
 // inside the mask the model denoises; outside it the normal image's latent, noised to the same
 // level, replaces the latent. After decoding, the original pixels are pasted back outside a
-// dilated, feathered mask, so the background is bit-exact. The same inputs and seed on the same
+// dilated, feathered mask, so the background is bit-exact; optionally (PasteBackSettings.
+// restoreDetail) the original's detail layer is added to the decoded image first. The same inputs and seed on the same
 // execution provider give bit-identical output (all randomness comes from one seeded Rng, drawn
 // in a fixed order).
 
@@ -12,7 +13,7 @@ import { aarDilationAt, aarWeights, DEFAULT_AAR, type AarSettings } from './aar'
 import { guide } from './guidance';
 import { imageToTensor, tensorToImage, type RgbImage } from './image-tensor';
 import { blendLatents, dilateGrid, maskToLatent } from './latent-mask';
-import { DEFAULT_PASTE_BACK, pasteBack, type PasteBackSettings } from './paste-back';
+import { DEFAULT_PASTE_BACK, pasteBack, restoreDetail, type PasteBackSettings } from './paste-back';
 import { createScheduler, type SamplerSettings } from './schedulers';
 
 export interface BlendedRequest {
@@ -30,6 +31,11 @@ export interface BlendedRequest {
   guidanceRescale?: number;
   aar?: AarSettings;
   pasteBack?: PasteBackSettings;
+  /**
+   * the decoder's reconstruction of `normal`, decode(encode(normal)), when the caller has it
+   * (restoring the detail needs it; a cache saves one decode per pair on a normal image seen before)
+   */
+  reconstruction?: RgbImage;
 }
 
 export interface StepEvent {
@@ -44,15 +50,19 @@ export interface BlendedOptions {
   onStep?: (event: StepEvent) => void;
   /** decode a preview of x0_hat every N steps (0: never) */
   previewEvery?: number;
-  /** also return the decoded image before paste-back (quality measurements need the model's own
+  /** also return the decoded images before paste-back (quality measurements need the model's own
    *  output outside the mask, which paste-back replaces by the original bytes) */
   keepDecoded?: boolean;
 }
 
 export interface BlendedResult {
   image: RgbImage;
-  /** the VAE decoder's output before paste-back; only when options.keepDecoded */
+  /** the VAE decoder's output; only when options.keepDecoded */
   decoded?: RgbImage;
+  /** the decoder's reconstruction of the normal image, whenever paste-back restores the detail (to cache for the next pair on it) */
+  decodedNormal?: RgbImage;
+  /** what paste-back composited over the original: `decoded`, with the original's detail when restored; only when options.keepDecoded */
+  unpasted?: RgbImage;
   /** the exact mask used (0/255) */
   mask: Uint8Array;
   settings: {
@@ -198,17 +208,25 @@ export async function generateBlendedBatch(model: DiffusionModel, requests: Blen
   const latents = new Float32Array(n * latentCount);
   items.forEach((it, k) => latents.set(it.z, k * latentCount));
   const decodedAll = await model.decode(latents, n);
-  return items.map((it, k) => {
+  const results: BlendedResult[] = [];
+  for (const [k, it] of items.entries()) {
     const r = it.request;
     const decoded = tensorToImage(decodedAll.slice(k * imageCount, (k + 1) * imageCount), r.normal.width, r.normal.height);
-    const image: RgbImage = { ...decoded, data: pasteBack(r.normal.data, decoded.data, r.mask, r.normal, it.paste) };
-    return {
+    // restoring the detail needs the decoder's reconstruction of the normal image: the caller's
+    // (a cache of an earlier pair on the same image), else decoded here, alone, so that both are
+    // the same computation whatever else is in the batch
+    const decodedNormal = it.paste.restoreDetail === true ? (r.reconstruction ?? tensorToImage(await model.decode(it.y0, 1), r.normal.width, r.normal.height)) : undefined;
+    const unpasted: RgbImage = decodedNormal ? { ...decoded, data: restoreDetail(decoded.data, decodedNormal.data, r.normal.data) } : decoded;
+    const image: RgbImage = { ...decoded, data: pasteBack(r.normal.data, unpasted.data, r.mask, r.normal, it.paste) };
+    results.push({
       image,
-      ...(options.keepDecoded ? { decoded } : {}),
+      ...(options.keepDecoded ? { decoded, unpasted } : {}),
+      ...(decodedNormal ? { decodedNormal } : {}),
       mask: Uint8Array.from(r.mask, (v) => (v > 0 ? 255 : 0)),
       settings: { seed: r.seed, sampler: r.sampler, strength, guidanceScale: guidance, guidanceRescale: rescale, aar: it.aar, pasteBack: it.paste, modelHash: facts.contentHash, startStep },
-    };
-  });
+    });
+  }
+  return results;
 }
 
 /**

@@ -19,6 +19,7 @@ import { loadBuiltinModel, type BuiltinModel } from '../models/builtin/load';
 import { EmbeddingCache } from '../synthesis/conditioning';
 import { pairArtifacts } from '../synthesis/job';
 import { makePair } from '../synthesis/make-pair';
+import { ReconstructionCache } from '../synthesis/reconstruction-cache';
 import { ProjectMasks } from '../synthesis/mask-source';
 import type { PairRecipe } from '../synthesis/recipe';
 import type { DefectGenerator, GeneratedPair, GeneratorContext, GeneratorRun, ProjectPicture } from './generator';
@@ -72,6 +73,7 @@ export async function createDiffusionGenerator(ctx: GeneratorContext): Promise<D
     masks = pairMasks;
     const blobs = { read: (h: string) => project.blobs.read(h), path: (h: string) => project.blobs.path(h) };
     const embeddings = new EmbeddingCache(blobs);
+    const reconstructions = new ReconstructionCache();
     const blobOf = project.db.prepare('SELECT blob_hash FROM images WHERE id = ?').pluck();
     const sampler = { sampler: SYNTHESIS_DEFAULTS.sampler, steps: SYNTHESIS_DEFAULTS.steps, eta: 1 };
     const settings = {
@@ -79,6 +81,7 @@ export async function createDiffusionGenerator(ctx: GeneratorContext): Promise<D
       sampler,
       guidance: SYNTHESIS_DEFAULTS.guidance,
       aar: SYNTHESIS_DEFAULTS.aar,
+      restoreDetail: SYNTHESIS_DEFAULTS.restoreDetail,
       types: Object.fromEntries([...types].map(([name, s]) => [name, { conditioning: s.learning.conditioning, maskSource: s.learning.maskSource, learned: s.learning.learned }])),
     };
     return {
@@ -100,8 +103,9 @@ export async function createDiffusionGenerator(ctx: GeneratorContext): Promise<D
           guidance: SYNTHESIS_DEFAULTS.guidance,
           aar: { ...SYNTHESIS_DEFAULTS.aar, enabled: setup.type.aar },
           strength: 1,
+          restoreDetail: SYNTHESIS_DEFAULTS.restoreDetail,
         };
-        const pair = await makePair(built, blobs, recipe, embeddings, pairMasks, run.signal);
+        const pair = await makePair(built, blobs, recipe, embeddings, pairMasks, run.signal, reconstructions);
         const fullMask = { width: pair.image.width, height: pair.image.height, data: Uint8Array.from(pair.mask, (v) => (v > 0 ? 1 : 0)) };
         return {
           // decoded and resized as the evaluation's normal images are (loadPicture): away from the

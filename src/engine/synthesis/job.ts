@@ -12,6 +12,7 @@ import { onnxruntimeVersion } from '../runtime';
 import { UserError } from '../../shared/errors';
 import { EmbeddingCache, type ConditionableModel } from './conditioning';
 import { GENERATOR, makePair } from './make-pair';
+import { ReconstructionCache } from './reconstruction-cache';
 import { ProjectMasks } from './mask-source';
 import { checkPlan, pairRecipe, totalPairs, typeAt, type PairRecipe, type SynthesisPlan } from './recipe';
 
@@ -48,6 +49,7 @@ export async function runSynthesis(project: Project, model: ConditionableModel, 
   const embeddings = new EmbeddingCache(blobs);
   const runtime = { executionProvider: model.provider, onnxruntime: onnxruntimeVersion() };
   const masks = new ProjectMasks(project, model);
+  const reconstructions = new ReconstructionCache();
   const sampleIds: number[] = [];
   let made = 0;
   try {
@@ -56,7 +58,7 @@ export async function runSynthesis(project: Project, model: ConditionableModel, 
       if (options.stopAfter !== undefined && made >= options.stopAfter) break;
       options.signal?.throwIfAborted();
       const recipe = pairRecipe(plan, index);
-      const pair = await makePair(model, blobs, recipe, embeddings, masks, options.signal);
+      const pair = await makePair(model, blobs, recipe, embeddings, masks, options.signal, reconstructions);
       const imageHash = await project.blobs.writeFile(pair.imagePng);
       const maskHash = await project.blobs.writeFile(pair.maskPng);
       const type = typeAt(plan, index);

@@ -39,6 +39,11 @@ export interface PairRecipe {
   guidance: number;
   aar: AarSettings;
   strength: number;
+  /**
+   * paste-back restores the normal image's detail (PasteBackSettings.restoreDetail); recipes
+   * recorded before session 12 lack it and were made without: absent means off
+   */
+  restoreDetail?: boolean;
 }
 
 /** One defect type's share of a synthesis job: `count` pairs, indices [offset, offset + count). */
@@ -66,6 +71,11 @@ export interface SynthesisPlan {
   guidance: number;
   /** AAR settings apart from on/off, which is per type */
   aar: Omit<AarSettings, 'enabled'>;
+  /**
+   * paste-back restores the normal images' detail (PasteBackSettings.restoreDetail); new plans
+   * set it, and a run stopped before it existed resumes as it began (absent: off)
+   */
+  restoreDetail?: boolean;
   types: SynthesisTypePlan[];
 }
 
@@ -116,5 +126,6 @@ export function pairRecipe(plan: SynthesisPlan, index: number): PairRecipe {
     guidance: plan.guidance,
     aar: { ...plan.aar, enabled: type.aar },
     strength: 1,
+    ...(plan.restoreDetail === true ? { restoreDetail: true } : {}),
   };
 }

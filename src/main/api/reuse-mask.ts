@@ -98,6 +98,7 @@ export function exactMaskRun(project: Project, sampleId: number, reused: ReusedM
     sampler: recipe.sampler,
     guidance: recipe.guidance,
     aar: { clamp: recipe.aar.clamp, dilationRadius: recipe.aar.dilationRadius },
+    ...(recipe.restoreDetail === true ? { restoreDetail: true } : {}),
     types: [
       {
         defectTypeId: reused.type.id,

@@ -206,6 +206,7 @@ export function synthesisHandlers(session: ProjectSession, jobs: () => JobManage
           ...(request.seed !== undefined ? { seed: request.seed } : {}),
           ...(request.steps !== undefined ? { steps: request.steps } : {}),
           ...(request.adapt !== undefined ? { adapt: request.adapt } : {}),
+          ...(request.restoreDetail !== undefined ? { restoreDetail: request.restoreDetail } : {}),
         },
         manager,
         {

@@ -57,6 +57,8 @@ export interface AugmentRequest {
   sampler?: SamplerName;
   steps?: number;
   guidance?: number;
+  /** paste-back restores the normal images' detail in the generated region (default: on) */
+  restoreDetail?: boolean;
   /** ORT threads of the engine */
   threads?: number;
   /** learning: what to learn ('missing', default) and settings over the project's */
@@ -94,7 +96,7 @@ export interface AugmentReport {
 
 export const SYNTHESIZE_KIND = 'synthesize';
 /** Generation settings when the request names none (also eval's diffusion generator's). */
-export const SYNTHESIS_DEFAULTS = { sampler: 'ddim' as SamplerName, steps: 25, guidance: 3, aar: { clamp: [1, 1.5] as [number, number], dilationRadius: 0 } };
+export const SYNTHESIS_DEFAULTS = { sampler: 'ddim' as SamplerName, steps: 25, guidance: 3, aar: { clamp: [1, 1.5] as [number, number], dilationRadius: 0 }, restoreDetail: true };
 const DEFAULTS = SYNTHESIS_DEFAULTS;
 
 export function checkPerType(n: number): void {
@@ -196,6 +198,7 @@ export async function runAugment(project: Project, req: AugmentRequest, jobs: Au
         sampler,
         guidance: req.guidance ?? DEFAULTS.guidance,
         aar: DEFAULTS.aar,
+        restoreDetail: req.restoreDetail ?? DEFAULTS.restoreDetail,
         types: [{ defectTypeId: type.id, label: type.label, aar: type.aar, normals, maskSource: learning.maskSource, conditioning: learning.conditioning, count: req.perType - have }],
       };
       hooks.onStage?.(`${type.label}: synthesizing ${req.perType - have} pairs`);

@@ -101,6 +101,7 @@ export const requestSchemas: { [C in InvokeChannel]: Schema<IpcRequest<C>> } = {
     steps: optional(num({ integer: true, min: 1, max: 1000 })),
     seed: optional(num({ integer: true, min: 0, max: 2 ** 31 - 1 })),
     adapt: optional(adaptChoice()),
+    restoreDetail: optional(bool()),
   }),
   'augment:cancel': obj({ runId: num({ integer: true, min: 1 }) }),
   'samples:list': obj({ defectTypeId: optional(rowId()), offset: num({ integer: true, min: 0 }), limit: num({ integer: true, min: 1, max: PAGE_MAX }) }),

@@ -246,6 +246,8 @@ export const en = {
   'augment.done': 'Done: the dataset is in {out}',
   'augment.typeResult': '{type}: {made} made, {exported} exported',
   'augment.adapt': 'Adapt the model to the normal images first',
+  'augment.detail': "Keep the photo's fine detail in generated regions",
+  'augment.detailHint': "Adds back the texture and sharpness the model's decoder loses, so a generated defect is not a blurred patch in a sharp photo. Off: the decoder's output as it is.",
   'augment.adaptHint': 'Fine-tunes a DefectForge model once on the good images of this project (later runs reuse it); Stable Diffusion folders are used as they are.',
   'gallery.count': '{n} generated pairs',
   'gallery.empty': 'No generated pairs yet. Run an augmentation in the Training tab.',

@@ -248,6 +248,8 @@ export const ko: Record<MessageKey, string> = {
   'augment.done': '완료: 데이터셋 위치 {out}',
   'augment.typeResult': '{type}: {made}개 생성, {exported}개 내보냄',
   'augment.adapt': '먼저 모델을 정상 이미지에 적응시키기',
+  'augment.detail': '생성된 영역에 사진의 미세한 디테일 유지',
+  'augment.detailHint': '모델의 디코더가 잃는 질감과 선명도를 되살려, 생성된 결함이 선명한 사진 속의 흐린 패치가 되지 않게 합니다. 끄면 디코더 출력을 그대로 씁니다.',
   'augment.adaptHint': 'DefectForge 모델을 이 프로젝트의 정상 이미지로 한 번 미세 조정합니다(이후 실행은 재사용). Stable Diffusion 폴더는 그대로 사용합니다.',
   'gallery.count': '생성된 쌍 {n}개',
   'gallery.empty': '아직 생성된 쌍이 없습니다. 학습 탭에서 증강을 실행하세요.',

@@ -25,10 +25,10 @@ function fakeModel(log: NoiseRequest[] = []): DiffusionModel {
       }
       return out;
     },
-    async decode(latents) {
-      const out = new Float32Array(3 * size * size);
-      for (let c = 0; c < 3; c++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-        out[c * size * size + y * size + x] = Math.max(-1, Math.min(1, latents[c * lat * lat + Math.floor(y / f) * lat + Math.floor(x / f)]!));
+    async decode(latents, n) {
+      const out = new Float32Array(n * 3 * size * size);
+      for (let b = 0; b < n; b++) for (let c = 0; c < 3; c++) for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
+        out[(b * 3 + c) * size * size + y * size + x] = Math.max(-1, Math.min(1, latents[(b * 3 + c) * lat * lat + Math.floor(y / f) * lat + Math.floor(x / f)]!));
       }
       return out;
     },

@@ -13,7 +13,7 @@ import { parseQualityArgs, runModelQuality } from '../../../scripts/model-qualit
 import { QUALITY_BEGIN, QUALITY_END } from '../../../src/engine/models/tiny-ldm/quality/card';
 import { qualitySample } from '../../../src/engine/models/tiny-ldm/quality/samples';
 import { generateBlended } from '../../../src/engine/diffusion/blended';
-import { pasteBackAlpha } from '../../../src/engine/diffusion/paste-back';
+import { pasteBackAlpha, restoreDetail } from '../../../src/engine/diffusion/paste-back';
 import { loadBuiltinModel } from '../../../src/engine/models/builtin/load';
 import { isUserError } from '../../../src/shared/errors';
 
@@ -30,7 +30,7 @@ before(async () => {
 });
 after(() => tmp.cleanup());
 
-test('blended generation returns the decoded image before paste-back only when asked', async () => {
+test('blended generation returns the decoded images before paste-back only when asked', async () => {
   const model = await loadBuiltinModel(pkg, { intraOpNumThreads: 1 });
   try {
     const s = qualitySample(5, 'eval', 'hole', 0, 64);
@@ -40,12 +40,15 @@ test('blended generation returns the decoded image before paste-back only when a
     const kept = await generateBlended(model, request, { keepDecoded: true });
     assert.deepEqual(kept.image.data, plain.image.data);
     const decoded = kept.decoded!;
+    // by default paste-back composites the decoded image with the original's detail restored
+    assert.equal(kept.settings.pasteBack.restoreDetail, true);
+    assert.deepEqual(kept.unpasted!.data, restoreDetail(decoded.data, kept.decodedNormal!.data, s.normal.data));
     const alpha = pasteBackAlpha(s.mask, 64, 64, kept.settings.pasteBack);
     let differsOutside = 0;
     for (let p = 0; p < 64 * 64; p++) {
       for (let c = 0; c < 3; c++) {
         const k = p * 3 + c;
-        if (alpha[p] === 1) assert.equal(kept.image.data[k], decoded.data[k]);
+        if (alpha[p] === 1) assert.equal(kept.image.data[k], kept.unpasted!.data[k]);
         if (alpha[p] === 0) {
           assert.equal(kept.image.data[k], s.normal.data[k]);
           if (decoded.data[k] !== s.normal.data[k]) differsOutside++;
@@ -76,9 +79,14 @@ test('the script measures a tiny package end to end and writes its three files i
     assert.ok(Math.abs(f.ratio - f.inside / f.outside) < 1e-9);
     // the figure lies in its bootstrap interval
     assert.ok(f.ratioInterval[0] <= f.ratio && f.ratio <= f.ratioInterval[1], JSON.stringify(f));
-    assert.ok(Number.isFinite(f.vaeOutside) && f.vaeOutside > 0);
+    // generation restores the original's detail: its round trip with nothing generated is the
+    // original itself, and the decoder-only figures (the earlier measure) keep the VAE's error
+    assert.equal(report.settings.pasteBack.restoreDetail, true);
+    assert.equal(f.vaeOutside, 0);
+    const d = f.decoderOnly!;
+    assert.ok(Number.isFinite(d.vaeOutside) && d.vaeOutside > 0 && d.outside > 0 && Math.abs(d.ratio - d.inside / d.outside) < 1e-9, JSON.stringify(d));
     // the real defect changes its mask (through the round trip) more than the VAE's error outside it
-    assert.ok(Number.isFinite(f.realRatio) && f.realRatio > 1, JSON.stringify(f));
+    assert.ok(Number.isFinite(d.realRatio) && d.realRatio > 1, JSON.stringify(f));
     // the real defect differs from the normal image inside its mask, and the output is an image
     assert.ok(f.untouchedToReal > 0 && f.toReal >= 0 && f.toReal <= 255, JSON.stringify(f));
   }
@@ -101,13 +109,22 @@ test('the script measures a tiny package end to end and writes its three files i
   assert.ok(card.startsWith(CARD));
   assert.match(card, /\| crack \| textual inversion/);
   assert.ok(card.includes('![quality grid](quality-grid.png)'));
+  assert.match(card, /measured on the decoder's own output, without the detail restored/);
+  assert.match(card, /\| scratch \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \|/);
   // the package itself is untouched: its card as written, no quality files
   assert.equal(readFileSync(join(pkg, 'MODEL_CARD.md'), 'utf8'), CARD);
   assert.ok(!readdirSync(pkg).includes('quality.json'));
 
-  // a second run replaces the section (one pair of markers, the intro unchanged)
-  await runModelQuality(argv, () => {}, overrides);
+  // a second run replaces the section (one pair of markers, the intro unchanged); without the
+  // detail restored the figures are the decoder's own, with its round trip as the floor
+  const off = await runModelQuality([...argv, '--restore-detail', 'off'], () => {}, overrides);
+  for (const f of off.report.families) {
+    assert.equal(f.decoderOnly, undefined);
+    assert.ok(f.vaeOutside > 0, JSON.stringify(f));
+  }
+  assert.deepEqual(off.report.families[0]!.inside, report.families[0]!.decoderOnly!.inside);
   const again = readFileSync(files.card, 'utf8');
+  assert.doesNotMatch(again, /measured on the decoder's own output/);
   assert.ok(again.startsWith(CARD));
   assert.equal(again.split(QUALITY_BEGIN).length, 2);
   assert.equal(again.split(QUALITY_END).length, 2);
@@ -128,4 +145,7 @@ test('script arguments: defaults, smoke settings, clear errors', () => {
   assert.equal(d.guidanceRescale, undefined, 'by default the package decides');
   assert.equal(parseQualityArgs(['--guidance-rescale', '0.7']).guidanceRescale, 0.7);
   assert.throws(() => parseQualityArgs(['--guidance-rescale', '2']), (e) => isUserError(e) && /--guidance-rescale must be a number in \[0, 1\], got '2'/.test(e.message));
+  assert.equal(parseQualityArgs(['--restore-detail', 'off']).pasteBack.restoreDetail, false);
+  assert.equal(d.pasteBack.restoreDetail, true);
+  assert.throws(() => parseQualityArgs(['--restore-detail', 'yes']), (e) => isUserError(e) && /--restore-detail must be 'on' or 'off', got 'yes'/.test(e.message));
 });

@@ -12,7 +12,7 @@ import { getSample, jobSamples } from '../../../src/main/store/samples';
 import type { BuiltinModel } from '../../../src/engine/models/builtin/load';
 import type { RgbImage } from '../../../src/engine/diffusion/image-tensor';
 import { generateBlended } from '../../../src/engine/diffusion/blended';
-import { DEFAULT_PASTE_BACK, squaredDistanceToMask } from '../../../src/engine/diffusion/paste-back';
+import { DEFAULT_PASTE_BACK, pasteBackOf, restoreDetail, squaredDistanceToMask } from '../../../src/engine/diffusion/paste-back';
 import { decodeImage, encodePng } from '../../../src/engine/imaging';
 import { EmbeddingCache, resolveConditioning } from '../../../src/engine/synthesis/conditioning';
 import { runSynthesis } from '../../../src/engine/synthesis/job';
@@ -159,6 +159,36 @@ test('a 300x120 normal image with a small mask: a 300x120 pair, the full-resolut
   await masks.release();
 });
 
+test('with restoreDetail the full-resolution pair keeps the normal image\'s own detail inside the mask: decoded + normal - its reconstruction, per pixel', async () => {
+  const blobs = blobsOf(project);
+  const recipe = { ...(await recipeFor(project, model, 31)), restoreDetail: true };
+  const masks = new RectMasks(project, model, [200, 50, 212, 58]);
+  try {
+    const pair = await makePair(model, blobs, recipe, new EmbeddingCache(blobs), masks);
+    const normal = await normalFull(blobs, recipe.normal.blob);
+    assert.equal(pair.result.settings.pasteBack.restoreDetail, true);
+    assert.ok(checkBackground(pair.image, normal, pair.mask) > 0);
+    // the window is at native scale (64x64 from (174, 22)): inside the mask the pair is the
+    // decoder's pixel plus the normal image's detail layer there
+    const decoded = pair.result.decoded!.data;
+    const reconstruction = pair.result.decodedNormal!.data;
+    let differsFromDecoder = 0;
+    for (let y = 50; y < 58; y++) {
+      for (let x = 200; x < 212; x++) {
+        for (let c = 0; c < 3; c++) {
+          const w = ((y - 22) * 64 + (x - 174)) * 3 + c;
+          const want = restoreDetail(decoded.subarray(w, w + 1), reconstruction.subarray(w, w + 1), normal.data.subarray((y * W + x) * 3 + c, (y * W + x) * 3 + c + 1))[0];
+          assert.equal(pair.image.data[(y * W + x) * 3 + c], want, `pixel ${x},${y} channel ${c}`);
+          if (want !== decoded[w]) differsFromDecoder++;
+        }
+      }
+    }
+    assert.ok(differsFromDecoder > 0, 'the restored detail changes the decoder output');
+  } finally {
+    await masks.release();
+  }
+});
+
 test('a mask too large for a square window: the whole image goes to the model squeezed, the pair is still full size', async () => {
   const blobs = blobsOf(project);
   const recipe = await recipeFor(project, model, 32);
@@ -171,8 +201,8 @@ test('a mask too large for a square window: the whole image goes to the model sq
   await masks.release();
 });
 
-test('real masks at full resolution: the stored pair is 300x120 with the source mask, and regenerate makes it again bit for bit', async () => {
-  const plan = await planFor(project, model, ['wood/scratch', 'wood/hole'], 1, 12);
+test('real masks at full resolution: the stored pair is 300x120 with the source mask, and regenerate makes it again bit for bit (detail restored or not)', async () => {
+  const plan = { ...(await planFor(project, model, ['wood/scratch', 'wood/hole'], 1, 12)), restoreDetail: true };
   const job = newJob(project);
   await runSynthesis(project, model, plan, { runJobId: job, appVersion: 'test' });
   const blobs = blobsOf(project);
@@ -212,7 +242,7 @@ test('a normal image of the model size: exactly the bytes generateBlended gives 
     const normal = await normalFull(blobs, recipe.normal.blob);
     const mask = (await masks.mask(recipe.mask, normal)).data;
     const { conditioning } = await resolveConditioning(m, recipe.conditioning, mask, new EmbeddingCache(blobs));
-    const direct = await generateBlended(m, { normal, mask, conditioning, seed: recipe.seed, sampler: recipe.sampler, strength: recipe.strength, guidanceScale: recipe.guidance, aar: recipe.aar });
+    const direct = await generateBlended(m, { normal, mask, conditioning, seed: recipe.seed, sampler: recipe.sampler, strength: recipe.strength, guidanceScale: recipe.guidance, aar: recipe.aar, pasteBack: pasteBackOf(recipe.restoreDetail) });
     assert.deepEqual(pair.imagePng, await encodePng(direct.image));
     assert.deepEqual(pair.maskPng, await encodePng({ width: 64, height: 64, channels: 1, data: direct.mask }));
   } finally {

@@ -35,3 +35,12 @@ test('a pair recipe depends only on the job seed and its index; types take conse
   // every pair has its own mask seed (200 draws of 32 bits: a collision would be a bug)
   assert.equal(new Set(Array.from({ length: 200 }, (_, i) => pairRecipe(many, i).mask.seed)).size, 200);
 });
+
+test("a plan's restoreDetail reaches every recipe; a plan without it (made before it existed) makes recipes without the key, as they were", () => {
+  assert.equal('restoreDetail' in pairRecipe(plan, 0), false);
+  assert.equal(pairRecipe({ ...plan, restoreDetail: false }, 0).restoreDetail, undefined);
+  const on = pairRecipe({ ...plan, restoreDetail: true }, 3);
+  assert.equal(on.restoreDetail, true);
+  // the draws do not depend on it
+  assert.deepEqual({ ...on, restoreDetail: undefined }, { ...pairRecipe(plan, 3), restoreDetail: undefined });
+});

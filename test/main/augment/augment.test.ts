@@ -97,6 +97,9 @@ test('from a project with no artifacts: learning, then synthesis with the learnt
       assert.equal(l.maskSource['artifactId'], maskArtifact);
       assert.deepEqual(l.artifactIds, [hole, maskArtifact]);
       assert.equal((l.sampler['conditioning'] as { spatialTokens: string }).spatialTokens, 'embedding-encoder');
+      // generated with the normal image's detail restored (the default), as the recipe records
+      assert.equal((l.sampler['generation'] as { pasteBack: { restoreDetail?: boolean } }).pasteBack.restoreDetail, true);
+      assert.equal((l.sampler['recipe'] as { restoreDetail?: boolean }).restoreDetail, true);
     }
     for (const s of typeSamples(project, project.db.prepare("SELECT id FROM defect_types WHERE name = 'scratch'").pluck().get() as number, null)) {
       const l = getSample(project, s.id).lineage!;
@@ -116,9 +119,13 @@ test('from a project with no artifacts: learning, then synthesis with the learnt
     assert.equal(jobKinds(project).length, 5);
     assert.equal(again.export.synthetic, 4);
 
-    // more pairs: only synthesis runs, with the same artifacts
-    const more = await runAugment(project, request(fx.modelDir, join(tmp.dir, 'ok', 'export 3'), { perType: 3, types: ['scratch'] }), jobs);
+    // more pairs: only synthesis runs, with the same artifacts (and here without the detail restored)
+    const more = await runAugment(project, request(fx.modelDir, join(tmp.dir, 'ok', 'export 3'), { perType: 3, types: ['scratch'], restoreDetail: false }), jobs);
     assert.deepEqual([more.types[0]!.made, more.types[0]!.learned], [1, {}]);
+    const scratchSamples = typeSamples(project, project.db.prepare("SELECT id FROM defect_types WHERE name = 'scratch'").pluck().get() as number, null);
+    const newest = getSample(project, Math.max(...scratchSamples.map((x) => x.id))).lineage!;
+    assert.equal((newest.sampler['generation'] as { pasteBack: { restoreDetail?: boolean } }).pasteBack.restoreDetail, false);
+    assert.equal('restoreDetail' in (newest.sampler['recipe'] as object), false);
     assert.deepEqual(jobKinds(project).slice(5), ['synthesize']);
     assert.equal(listArtifacts(project, 'anomaly-embedding').length, 2);
   } finally {

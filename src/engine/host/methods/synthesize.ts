@@ -28,6 +28,7 @@ export function parseSynthesizeParams(raw: unknown): Required<Omit<SynthesizePar
   const sampler = p['sampler'] ?? 'ddim';
   if (!SAMPLER_NAMES.includes(sampler as never)) throw new UserError('BAD_PARAMS', `synthesize: sampler must be one of ${SAMPLER_NAMES.join(', ')} (got ${JSON.stringify(sampler)})`);
   if (p['aar'] !== undefined && typeof p['aar'] !== 'boolean') throw new UserError('BAD_PARAMS', `synthesize: aar must be true or false`);
+  if (p['restoreDetail'] !== undefined && typeof p['restoreDetail'] !== 'boolean') throw new UserError('BAD_PARAMS', `synthesize: restoreDetail must be true or false`);
   const imageSize = p['imageSize'];
   if (imageSize !== undefined) checkImageSize('synthesize: imageSize', imageSize);
   const optional = (field: 'embedding' | 'family' | 'defect') => {
@@ -50,6 +51,7 @@ export function parseSynthesizeParams(raw: unknown): Required<Omit<SynthesizePar
     seed: p['seed'] === undefined ? randomInt(0, 2 ** 31) : integerParam('synthesize', p, 'seed', 0, 2 ** 32 - 1),
     guidance: numberParam(p, 'guidance', 3, (v) => v >= 0 && v <= 50, 'in [0, 50]'),
     aar: (p['aar'] as boolean | undefined) ?? true,
+    restoreDetail: (p['restoreDetail'] as boolean | undefined) ?? true,
     strength: numberParam(p, 'strength', 1, (v) => v > 0 && v <= 1, 'in (0, 1]'),
   };
 }
@@ -70,6 +72,7 @@ export const synthesize: MethodHandler<'synthesize'> = async (raw, ctx) => {
       seed: p.seed,
       guidance: p.guidance,
       aar: p.aar,
+      restoreDetail: p.restoreDetail,
       strength: p.strength,
     },
     {

@@ -11,6 +11,7 @@ import { readEmbedding, type AnomalyEmbedding } from '../../anomaly/embedding-fi
 import { writeFileAtomic } from '../../autodiff/checkpoint';
 import { DEFAULT_AAR } from '../../diffusion/aar';
 import { generateBlended, type StepEvent } from '../../diffusion/blended';
+import { pasteBackOf } from '../../diffusion/paste-back';
 import type { RgbImage } from '../../diffusion/image-tensor';
 import { buildLineage, describeBytes, describeFile, writeLineage, type LineageConditioning } from '../../diffusion/lineage';
 import type { SamplerSettings } from '../../diffusion/schedulers';
@@ -37,6 +38,8 @@ export interface SynthesisSettings {
   guidance: number;
   aar: boolean;
   strength: number;
+  /** paste-back restores the normal image's detail in the generated region (PasteBackSettings.restoreDetail) */
+  restoreDetail: boolean;
   /** SD 1.x folders whose export leaves the image size symbolic: run at this pixel size */
   imageSize?: Size2;
 }
@@ -99,6 +102,7 @@ export async function synthesizeFile(files: SynthesisFiles, settings: SynthesisS
         strength: settings.strength,
         guidanceScale: settings.guidance,
         aar: { ...DEFAULT_AAR, enabled: settings.aar },
+        pasteBack: pasteBackOf(settings.restoreDetail),
       },
       { ...(options.signal ? { signal: options.signal } : {}), ...(options.onStep ? { onStep: options.onStep } : {}) },
     );

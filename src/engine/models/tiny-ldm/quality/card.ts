@@ -52,11 +52,14 @@ export function renderQualitySection(r: QualityReport): string {
   lines.push(
     `- **inside** = mean |generated - original| (8-bit, over RGB) over mask pixels; **outside** = the same over pixels farther than ` +
       `D = ${num(s.outsideDistancePx, 0)} px from the mask (one latent cell, whose content the model may change, plus paste-back's ` +
-      `${s.pasteBack.dilate} px dilation and ${s.pasteBack.feather} px feather). Both are measured on the decoded image **before paste-back**: ` +
-      `after it, everything outside the seam is the original's bytes and the outside change is zero by construction. ` +
+      `${s.pasteBack.dilate} px dilation and ${s.pasteBack.feather} px feather). Both are measured on the image paste-back composites **before paste-back** ` +
+      `(after it, everything outside the seam is the original's bytes and the outside change is zero by construction): ` +
+      (s.pasteBack.restoreDetail === true
+        ? `the decoded image plus the original's detail layer (original - decode(encode(original))), which generation restores, so that outside the mask only what generation changed in the latent (and the decoder spread) counts, not the autoencoder's reconstruction error. `
+        : `the decoder's output. `) +
       `ratio = inside / outside (means over the samples), with its 95% bootstrap interval over the samples (${s.bootstrapResamples} resamples); target >= ${RATIO_TARGET}. ` +
-      `**VAE floor** = the outside change of a plain encode-decode round trip of the same normal images (what the outside change would be if generation left the background latent alone). ` +
-      `**real defect's ratio** = the same ratio for the corpus' real defect of the family (same image, same mask) after that round trip: what a generator that painted the defect perfectly would score on this autoencoder.`,
+      `**VAE floor** = the outside change of the same pipeline with nothing generated, an encode-decode round trip of the same normal images${s.pasteBack.restoreDetail === true ? ' with the detail restored (0 here: that round trip is the original itself)' : ''}, i.e. what the outside change would be if generation left the background latent alone. ` +
+      `**real defect's ratio** = the same ratio for the corpus' real defect of the family (same image, same mask) through that round trip: what a generator that painted the defect perfectly would score.`,
   );
   lines.push(
     `- **to real** = mean |output - real defect| (8-bit) over mask pixels, where the real defect is the corpus' own defect of the family ` +
@@ -90,6 +93,22 @@ export function renderQualitySection(r: QualityReport): string {
       `below it for ${surelyNot}.`,
   );
   lines.push('');
+  const decoderOnly = r.families.filter((f) => f.decoderOnly !== undefined);
+  if (decoderOnly.length > 0) {
+    const meetingDecoder = decoderOnly.filter((f) => f.decoderOnly!.ratio >= RATIO_TARGET).length;
+    lines.push(
+      `The same generations measured on the decoder's own output, without the detail restored (the measure of reports before session 12, ` +
+        `where the autoencoder's reconstruction error outside the mask counts as change): change ratio >= ${RATIO_TARGET} for ${meetingDecoder} of ${decoderOnly.length} families.`,
+    );
+    lines.push('');
+    lines.push(`| defect family | inside | outside | VAE floor | ratio | real defect's ratio |`);
+    lines.push('|---|---|---|---|---|---|');
+    for (const f of decoderOnly) {
+      const d = f.decoderOnly!;
+      lines.push(`| ${f.defect} | ${num(d.inside)} | ${num(d.outside)} | ${num(d.vaeOutside)} | ${d.ratio >= RATIO_TARGET ? `**${num(d.ratio)}**` : num(d.ratio)} | ${num(d.realRatio)} |`);
+    }
+    lines.push('');
+  }
   const closer = r.families.filter((f) => f.toReal < f.untouchedToReal).length;
   lines.push(
     `Distance to the real defect, mean over the families: **${num(meanOf(r.families.map((f) => f.toReal)))}** (untouched ` +

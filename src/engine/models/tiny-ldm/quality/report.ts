@@ -14,11 +14,18 @@ export interface FamilyQuality {
   /** token-rows: the family's pretrained rows of the token table; textual-inversion: learned by learnDefect from image-mask pairs */
   conditioning: ConditioningKind;
   samples: number;
-  /** mean absolute 8-bit change inside the mask (decoded image, before paste-back) */
+  /**
+   * mean absolute 8-bit change inside the mask of what paste-back composites over the original
+   * (the decoded image, plus the original's detail layer when paste-back restores it)
+   */
   inside: number;
   /** the same farther than outsideDistancePx from the mask */
   outside: number;
-  /** the outside change of a plain VAE round trip (encode, decode) of the same normal images: the floor of `outside` */
+  /**
+   * the outside change of the same pipeline with nothing generated (encode, decode, and the
+   * detail restored when paste-back restores it): the floor of `outside`; 0 with the detail
+   * restored, since the restored round trip is the original
+   */
   vaeOutside: number;
   ratio: number;
   /** 95% percentile-bootstrap interval of `ratio` over the family's samples (change-ratio.ts) */
@@ -30,6 +37,12 @@ export interface FamilyQuality {
    * (a subtle fold) has a low reference, and a faithful generator cannot beat it by much.
    */
   realRatio: number;
+  /**
+   * When paste-back restores the detail: the same measures on the decoder's own output, without
+   * the detail (the measure of reports before session 12), where the autoencoder's
+   * reconstruction error counts as change outside the mask
+   */
+  decoderOnly?: { inside: number; outside: number; vaeOutside: number; ratio: number; realRatio: number };
   /**
    * mean absolute 8-bit difference between the output (after paste-back) and the REAL defect of
    * the same family painted by the corpus into the same image at the same mask, over mask pixels:

@@ -13,8 +13,8 @@ import { writeFileAtomic } from '../../../autodiff/checkpoint';
 import { DEFECT_FAMILIES, deriveSeed } from '../../../corpus';
 import { DEFAULT_AAR } from '../../../diffusion/aar';
 import { generateBlended } from '../../../diffusion/blended';
-import { imageToTensor, tensorToImage } from '../../../diffusion/image-tensor';
-import { DEFAULT_PASTE_BACK } from '../../../diffusion/paste-back';
+import { imageToTensor, tensorToImage, type RgbImage } from '../../../diffusion/image-tensor';
+import { DEFAULT_PASTE_BACK, restoreDetail, type PasteBackSettings } from '../../../diffusion/paste-back';
 import type { SamplerSettings } from '../../../diffusion/schedulers';
 import { loadBuiltinModel, readBuiltinManifest } from '../../builtin/load';
 import type { Conditioning } from '../../types';
@@ -47,6 +47,8 @@ export interface QualityOptions {
   /** phi of guidance rescaling; absent: the package's (facts.guidanceRescale), else 0 */
   guidanceRescale?: number;
   aar: boolean;
+  /** paste-back as generation uses it (with or without the original's detail restored) */
+  pasteBack: PasteBackSettings;
   classifier: ClassifierSettings;
   /** real defects per corpus family the classifier trains on */
   classifierTrainPerFamily: number;
@@ -54,6 +56,18 @@ export interface QualityOptions {
   /** how to rerun this measurement, as the card shows it */
   command: string;
   log?: (line: string) => void;
+}
+
+/** Per sample of a family: the generated change, the change of the normal image's round trip, and of its real defect's. */
+interface DecoderMeasures {
+  measures: ChangeMeasure[];
+  roundTrips: ChangeMeasure[];
+  realRoundTrips: ChangeMeasure[];
+}
+
+function changeFigures(m: DecoderMeasures): NonNullable<FamilyQuality['decoderOnly']> {
+  const summary = summariseChange(m.measures);
+  return { inside: summary.inside, outside: summary.outside, vaeOutside: summariseChange(m.roundTrips).outside, ratio: summary.ratio, realRatio: summariseChange(m.realRoundTrips).ratio };
 }
 
 export const DEFAULT_QUALITY: Omit<QualityOptions, 'packageDir' | 'command'> = {
@@ -66,6 +80,7 @@ export const DEFAULT_QUALITY: Omit<QualityOptions, 'packageDir' | 'command'> = {
   sampler: { sampler: 'ddim', steps: 25 },
   guidance: 3,
   aar: true,
+  pasteBack: DEFAULT_PASTE_BACK,
   classifier: DEFAULT_CLASSIFIER,
   classifierTrainPerFamily: 40,
   gridCell: 128,
@@ -128,12 +143,16 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
     const model = await loadBuiltinModel(packageDir);
     const facts = model.facts;
     const size = facts.imageSize.width;
-    const measured: { defect: string; kind: FamilyQuality['conditioning']; measures: ChangeMeasure[]; roundTrips: ChangeMeasure[]; realRoundTrips: ChangeMeasure[]; toReal: number[]; untouchedToReal: number[] }[] = [];
+    const measured: ({ defect: string; kind: FamilyQuality['conditioning']; toReal: number[]; untouchedToReal: number[]; decoderOnly?: DecoderMeasures } & DecoderMeasures)[] = [];
     const generatedItems: ClassifierItem[] = [];
     const gridRows: GridRow[] = [];
-    const distance = outsideDistance(size, facts.latentSize.width, DEFAULT_PASTE_BACK);
+    const distance = outsideDistance(size, facts.latentSize.width, options.pasteBack);
+    const restoring = options.pasteBack.restoreDetail === true;
     /** the image through the model's own encode-decode, with nothing generated */
-    const roundTrip = async (image: Parameters<typeof imageToTensor>[0]) => tensorToImage(await model.decode(await model.encode(imageToTensor(image), 1), 1), size, size);
+    const decodeOf = async (image: RgbImage): Promise<RgbImage> => tensorToImage(await model.decode(await model.encode(imageToTensor(image), 1), 1), size, size);
+    /** `decoded` as paste-back gets it: with the normal image's detail layer when paste-back restores it */
+    const asComposited = (decoded: RgbImage, decodedNormal: RgbImage, normal: RgbImage): RgbImage =>
+      restoring ? { ...decoded, data: restoreDetail(decoded.data, decodedNormal.data, normal.data) } : decoded;
     let tokenFamilies: string[];
     try {
       const modelDefects = model.tokens.defects();
@@ -148,6 +167,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         const measures: ChangeMeasure[] = [];
         const roundTrips: ChangeMeasure[] = [];
         const realRoundTrips: ChangeMeasure[] = [];
+        const decoderOnly: DecoderMeasures = { measures: [], roundTrips: [], realRoundTrips: [] };
         const toReal: number[] = [];
         const untouchedToReal: number[] = [];
         for (let i = 0; i < options.samplesPerFamily; i++) {
@@ -168,23 +188,31 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
               guidanceScale: options.guidance,
               ...(options.guidanceRescale !== undefined ? { guidanceRescale: options.guidanceRescale } : {}),
               aar: { ...DEFAULT_AAR, enabled: options.aar },
-              pasteBack: DEFAULT_PASTE_BACK,
+              pasteBack: options.pasteBack,
             },
             { keepDecoded: true },
           );
-          measures.push(measureChange(s.normal.data, result.decoded!.data, s.mask, s.normal, distance));
-          // the floor of the outside change: the VAE's own round trip of the normal image
-          roundTrips.push(measureChange(s.normal.data, (await roundTrip(s.normal)).data, s.mask, s.normal, distance));
-          // the reference: the real defect itself through the same round trip, i.e. what a
-          // generator that paints this family's defect perfectly would score on this autoencoder
-          realRoundTrips.push(measureChange(s.normal.data, (await roundTrip(s.reference)).data, s.mask, s.normal, distance));
+          const change = (image: RgbImage): ChangeMeasure => measureChange(s.normal.data, image.data, s.mask, s.normal, distance);
+          measures.push(change(result.unpasted!));
+          // the floor of the outside change: the VAE's own round trip of the normal image; and
+          // the reference: the real defect through the same round trip, i.e. what a generator
+          // that paints this family's defect perfectly would score on this autoencoder
+          const normalTrip = await decodeOf(s.normal);
+          const realTrip = await decodeOf(s.reference);
+          roundTrips.push(change(asComposited(normalTrip, normalTrip, s.normal)));
+          realRoundTrips.push(change(asComposited(realTrip, normalTrip, s.normal)));
+          if (restoring) {
+            decoderOnly.measures.push(change(result.decoded!));
+            decoderOnly.roundTrips.push(change(normalTrip));
+            decoderOnly.realRoundTrips.push(change(realTrip));
+          }
           // inside the mask, how far the output and the untouched image are from the real defect
           toReal.push(measureChange(s.reference.data, result.image.data, s.mask, s.normal, distance).inside);
           untouchedToReal.push(measureChange(s.reference.data, s.normal.data, s.mask, s.normal, distance).inside);
           generatedItems.push({ image: result.image, mask: s.mask, label: CORPUS_DEFECTS.indexOf(job.defect) });
           if (i === 0) gridRows.push({ normal: s.normal, mask: s.mask, generated: result.image, reference: s.reference });
         }
-        measured.push({ defect: job.defect, kind: job.kind, measures, roundTrips, realRoundTrips, toReal, untouchedToReal });
+        measured.push({ defect: job.defect, kind: job.kind, measures, roundTrips, realRoundTrips, ...(restoring ? { decoderOnly } : {}), toReal, untouchedToReal });
       }
     } finally {
       await model.release();
@@ -223,6 +251,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         ratio: summary.ratio,
         ratioInterval: bootstrapRatioInterval(m.measures, { resamples: BOOTSTRAP_RESAMPLES, level: 0.95, seed: deriveSeed(options.seed, 'ratio-bootstrap', m.defect) % 2 ** 31 }),
         realRatio: summariseChange(m.realRoundTrips).ratio,
+        ...(m.decoderOnly ? { decoderOnly: changeFigures(m.decoderOnly) } : {}),
         toReal: meanOf(m.toReal),
         untouchedToReal: meanOf(m.untouchedToReal),
         classifierRecall: recall(classes.confusion, CORPUS_DEFECTS.indexOf(m.defect)),
@@ -239,7 +268,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         guidance: options.guidance,
         guidanceRescale: options.guidanceRescale ?? facts.guidanceRescale ?? 0,
         aar: options.aar,
-        pasteBack: DEFAULT_PASTE_BACK,
+        pasteBack: options.pasteBack,
         outsideDistancePx: distance,
         bootstrapResamples: BOOTSTRAP_RESAMPLES,
         inversionPairs: options.inversionPairs,
