@@ -7,6 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGradientGraph } from '../../../src/engine/autodiff/gradient';
+import { composeTraining } from '../../../src/engine/autodiff/composer';
+import { Adam } from '../../../src/engine/autodiff/optim';
 import type { RuleVariants } from '../../../src/engine/autodiff/types';
 import { PER_TAP_MIN_CHANNELS } from '../../../src/engine/autodiff/rules/conv';
 import { GraphBuilder, type AttrInput } from '../../../src/engine/onnx/builder';
@@ -283,4 +285,29 @@ test('ConvTranspose weight gradient by im2col, per tap (many output channels) an
     const matmuls = report.model.graph.nodes.filter((nd) => nd.opType === 'MatMul').length;
     assert.equal(matmuls, cout < PER_TAP_MIN_CHANNELS ? 1 : 6, `Cout ${cout}`);
   }
+});
+
+test("the trainer's rule variants reach the Conv rule: flat rows by default, padded rows when pinned (train:base's plans), the same gradients", async () => {
+  // a 3x3 'same' conv, so that the weight gradient takes the flat rows unless they are switched off
+  const b = new GraphBuilder('one conv');
+  const x = b.input('x', 'float32', [2, PER_TAP_MIN_CHANNELS, 6, 6]);
+  const rng = new Rng(8);
+  const w = b.param('w', [PER_TAP_MIN_CHANNELS + 2, PER_TAP_MIN_CHANNELS, 3, 3], rng.normals((PER_TAP_MIN_CHANNELS + 2) * PER_TAP_MIN_CHANNELS * 9, 0.2));
+  const y = b.op('Conv', [x, w], { pads: [1, 1, 1, 1] });
+  b.output(b.op('ReduceMean', [b.op('Mul', [y, y])], { keepdims: 0 }), 'loss', { dtype: 'float32', shape: [] });
+  const batch = { x: { dtype: 'float32' as const, dims: [2, PER_TAP_MIN_CHANNELS, 6, 6], data: new Rng(9).normals(2 * PER_TAP_MIN_CHANNELS * 36) } };
+  const run = async (ruleVariants?: Partial<RuleVariants>) => {
+    const trainer = await composeTraining(b.toModel(), { loss: 'loss', train: ['w'], optimizer: new Adam({ lr: 1e-3 }), cpuConvKernels: 'standard', ...(ruleVariants ? { ruleVariants } : {}) });
+    try {
+      const masks = trainer.trainingModel.graph.nodes.filter((nd) => nd.opType === 'Mul' && nd.inputs.some((v) => v.startsWith('wrap_mask'))).length;
+      return { masks, grad: (await trainer.gradients(batch)).grads.get('w')! };
+    } finally {
+      await trainer.release();
+    }
+  };
+  const flat = await run();
+  const padded = await run({ flatRows: false });
+  assert.equal(flat.masks, 2, 'flat rows: one wrap mask per column offset -1 and +1');
+  assert.equal(padded.masks, 0, 'padded rows: no wrap masks');
+  assert.ok(maxRelativeError(flat.grad, Float64Array.from(padded.grad)) < 1e-5);
 });
