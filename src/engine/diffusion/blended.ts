@@ -2,10 +2,10 @@
 //   z_{i+1} = step(z_i, eps_theta(z_i, t_i, e)) * m + q(y at level i+1, fresh noise) * (1 - m)
 // inside the mask the model denoises; outside it the normal image's latent, noised to the same
 // level, replaces the latent. After decoding, the original pixels are pasted back outside a
-// dilated, feathered mask, so the background is bit-exact; optionally (PasteBackSettings.
-// restoreDetail) the original's detail layer is added to the decoded image first. The same inputs and seed on the same
-// execution provider give bit-identical output (all randomness comes from one seeded Rng, drawn
-// in a fixed order).
+// dilated, feathered mask, so the background is bit-exact; with PasteBackSettings.restoreDetail
+// (generation's default) the original's detail layer is added to the decoded image first. The
+// same inputs and seed on the same execution provider give bit-identical output (all randomness
+// comes from one seeded Rng, drawn in a fixed order).
 
 import { Rng } from '../../shared/random';
 import type { Conditioning, DiffusionModel } from '../models/types';

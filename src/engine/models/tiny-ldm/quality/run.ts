@@ -59,13 +59,13 @@ export interface QualityOptions {
 }
 
 /** Per sample of a family: the generated change, the change of the normal image's round trip, and of its real defect's. */
-interface DecoderMeasures {
+interface ChangeSamples {
   measures: ChangeMeasure[];
   roundTrips: ChangeMeasure[];
   realRoundTrips: ChangeMeasure[];
 }
 
-function changeFigures(m: DecoderMeasures): NonNullable<FamilyQuality['decoderOnly']> {
+function changeFigures(m: ChangeSamples): NonNullable<FamilyQuality['decoderOnly']> {
   const summary = summariseChange(m.measures);
   return { inside: summary.inside, outside: summary.outside, vaeOutside: summariseChange(m.roundTrips).outside, ratio: summary.ratio, realRatio: summariseChange(m.realRoundTrips).ratio };
 }
@@ -143,7 +143,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
     const model = await loadBuiltinModel(packageDir);
     const facts = model.facts;
     const size = facts.imageSize.width;
-    const measured: ({ defect: string; kind: FamilyQuality['conditioning']; toReal: number[]; untouchedToReal: number[]; decoderOnly?: DecoderMeasures } & DecoderMeasures)[] = [];
+    const measured: ({ defect: string; kind: FamilyQuality['conditioning']; toReal: number[]; untouchedToReal: number[]; decoderOnly?: ChangeSamples } & ChangeSamples)[] = [];
     const generatedItems: ClassifierItem[] = [];
     const gridRows: GridRow[] = [];
     const distance = outsideDistance(size, facts.latentSize.width, options.pasteBack);
@@ -167,7 +167,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
         const measures: ChangeMeasure[] = [];
         const roundTrips: ChangeMeasure[] = [];
         const realRoundTrips: ChangeMeasure[] = [];
-        const decoderOnly: DecoderMeasures = { measures: [], roundTrips: [], realRoundTrips: [] };
+        const decoderOnly: ChangeSamples = { measures: [], roundTrips: [], realRoundTrips: [] };
         const toReal: number[] = [];
         const untouchedToReal: number[] = [];
         for (let i = 0; i < options.samplesPerFamily; i++) {
