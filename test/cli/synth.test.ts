@@ -75,6 +75,14 @@ test('synth writes the image, the exact mask and the lineage; the same seed give
   assert.equal(r2.code, 0, r2.stderr);
   assert.equal(JSON.parse(r2.stdout).seed, 3);
   assert.equal(sha(again), sha(out));
+
+  // the detail is restored by default; --detail off keeps the decoder's output, recorded either way
+  assert.equal(lineage.generation.pasteBack.restoreDetail, true);
+  const plain = join(tmp.dir, 'plain.png');
+  const r3 = await runBin([...base(plain), '--family', 'wood', '--defect', 'scratch', '--detail', 'off'], tmp.dir);
+  assert.equal(r3.code, 0, r3.stderr);
+  assert.equal(JSON.parse(readFileSync(join(tmp.dir, 'plain.lineage.json'), 'utf8')).generation.pasteBack.restoreDetail, false);
+  assert.notEqual(sha(plain), sha(out));
 });
 
 test('a trained embedding (e_a + spatial encoder) conditions the generation; one for another model is refused', async () => {
