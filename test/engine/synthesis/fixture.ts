@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { makeMvtecFixture } from '../../fixtures/datasets';
 import { writeTinyPackage } from '../../fixtures/builtin/tiny-package';
-import { createProject, type Project } from '../../../src/main/store/project';
+import { createProject, openProject, type Project } from '../../../src/main/store/project';
 import { importDataset } from '../../../src/main/import';
 import { JobStore } from '../../../src/main/jobs/job-store';
 import { loadBuiltinModel, type BuiltinModel } from '../../../src/engine/models/builtin/load';
@@ -63,4 +63,20 @@ export function newJob(project: Project, params: unknown = {}): number {
 
 export async function loadTiny(dir: string): Promise<BuiltinModel> {
   return loadBuiltinModel(dir, { intraOpNumThreads: 1 });
+}
+
+/** Makes a fixture under `root`, opens its project and tiny model for `use`, and closes both after. */
+export async function withSynthesisFixture<T>(root: string, opts: { width?: number; height?: number }, use: (project: Project, model: BuiltinModel, fx: SynthesisFixture) => Promise<T>): Promise<T> {
+  const fx = await makeSynthesisFixture(root, opts);
+  const project = openProject(fx.projectDir);
+  try {
+    const model = await loadTiny(fx.modelDir);
+    try {
+      return await use(project, model, fx);
+    } finally {
+      await model.release();
+    }
+  } finally {
+    project.close();
+  }
 }

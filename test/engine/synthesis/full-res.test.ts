@@ -24,7 +24,7 @@ import { pairRecipe, type PairRecipe } from '../../../src/engine/synthesis/recip
 import { regenerateSample } from '../../../src/engine/synthesis/regenerate';
 import type { SourcedMask } from '../../../src/engine/anomaly/mask-sources';
 import { loadPicture } from '../../../src/engine/eval/picture';
-import { loadTiny, makeSynthesisFixture, newJob, planFor } from './fixture';
+import { loadTiny, makeSynthesisFixture, newJob, planFor, withSynthesisFixture } from './fixture';
 
 const tmp = makeTempDir('synthesis full res é');
 let project: Project;
@@ -229,25 +229,22 @@ test('real masks at full resolution: the stored pair is 300x120 with the source 
 });
 
 test('a normal image of the model size: exactly the bytes generateBlended gives on it', async () => {
-  const fx = await makeSynthesisFixture(join(tmp.dir, 'model size'), { width: 64, height: 64 });
-  const p = openProject(fx.projectDir);
-  const m = await loadTiny(fx.modelDir);
-  const masks = new ProjectMasks(p, m);
-  try {
-    const blobs = blobsOf(p);
-    const recipe = await recipeFor(p, m, 33);
-    const pair = await makePair(m, blobs, recipe, new EmbeddingCache(blobs), masks);
-    assert.equal(pair.window, undefined);
-    assert.equal(pair.resizedFrom, undefined);
-    const normal = await normalFull(blobs, recipe.normal.blob);
-    const mask = (await masks.mask(recipe.mask, normal)).data;
-    const { conditioning } = await resolveConditioning(m, recipe.conditioning, mask, new EmbeddingCache(blobs));
-    const direct = await generateBlended(m, { normal, mask, conditioning, seed: recipe.seed, sampler: recipe.sampler, strength: recipe.strength, guidanceScale: recipe.guidance, aar: recipe.aar, pasteBack: pasteBackOf(recipe.restoreDetail) });
-    assert.deepEqual(pair.imagePng, await encodePng(direct.image));
-    assert.deepEqual(pair.maskPng, await encodePng({ width: 64, height: 64, channels: 1, data: direct.mask }));
-  } finally {
-    await masks.release();
-    await m.release();
-    p.close();
-  }
+  await withSynthesisFixture(join(tmp.dir, 'model size'), { width: 64, height: 64 }, async (p, m) => {
+    const masks = new ProjectMasks(p, m);
+    try {
+      const blobs = blobsOf(p);
+      const recipe = await recipeFor(p, m, 33);
+      const pair = await makePair(m, blobs, recipe, new EmbeddingCache(blobs), masks);
+      assert.equal(pair.window, undefined);
+      assert.equal(pair.resizedFrom, undefined);
+      const normal = await normalFull(blobs, recipe.normal.blob);
+      const mask = (await masks.mask(recipe.mask, normal)).data;
+      const { conditioning } = await resolveConditioning(m, recipe.conditioning, mask, new EmbeddingCache(blobs));
+      const direct = await generateBlended(m, { normal, mask, conditioning, seed: recipe.seed, sampler: recipe.sampler, strength: recipe.strength, guidanceScale: recipe.guidance, aar: recipe.aar, pasteBack: pasteBackOf(recipe.restoreDetail) });
+      assert.deepEqual(pair.imagePng, await encodePng(direct.image));
+      assert.deepEqual(pair.maskPng, await encodePng({ width: 64, height: 64, channels: 1, data: direct.mask }));
+    } finally {
+      await masks.release();
+    }
+  });
 });

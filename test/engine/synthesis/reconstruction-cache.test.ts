@@ -1,19 +1,17 @@
 // The synthesis job's cache of normal-image reconstructions (restoring the detail needs one per
 // pair): least recently used out, keyed by blob and window; a job whose pairs reuse normal images
 // decodes each once, and every pair still regenerates bit for bit without the cache.
-import { after, before, test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { makeTempDir } from '../../fixtures/temp-dir';
-import { openProject, type Project } from '../../../src/main/store/project';
 import { jobSamples } from '../../../src/main/store/samples';
-import type { BuiltinModel } from '../../../src/engine/models/builtin/load';
 import type { RgbImage } from '../../../src/engine/diffusion/image-tensor';
 import { runSynthesis } from '../../../src/engine/synthesis/job';
 import { pairRecipe } from '../../../src/engine/synthesis/recipe';
 import { ReconstructionCache } from '../../../src/engine/synthesis/reconstruction-cache';
 import { regenerateSample } from '../../../src/engine/synthesis/regenerate';
-import { loadTiny, makeSynthesisFixture, newJob, planFor } from './fixture';
+import { newJob, planFor, withSynthesisFixture } from './fixture';
 
 const picture = (v: number): RgbImage => ({ width: 1, height: 1, channels: 3, data: Uint8Array.from([v, v, v]) });
 
@@ -32,43 +30,34 @@ test('the cache keeps the most recently used images, keyed by blob and window', 
 });
 
 const tmp = makeTempDir('reconstruction cache');
-let project: Project;
-let model: BuiltinModel;
-before(async () => {
-  // model-size normal images: the pair is generated on the whole image, so every pair on the
-  // same normal image can reuse its reconstruction
-  const fx = await makeSynthesisFixture(join(tmp.dir, 'p'), { width: 64, height: 64 });
-  project = openProject(fx.projectDir);
-  model = await loadTiny(fx.modelDir);
-});
-after(async () => {
-  await model.release();
-  project.close();
-  tmp.cleanup();
-});
+after(() => tmp.cleanup());
 
 test('a job restoring the detail decodes each normal image once; its pairs regenerate bit for bit without the cache', async () => {
-  const pairs = 8;
-  const plan = { ...(await planFor(project, model, ['wood/hole'], pairs, 21)), restoreDetail: true };
-  const normals = new Set(Array.from({ length: pairs }, (_, i) => pairRecipe(plan, i).normal.blob));
-  assert.ok(normals.size < pairs, 'the plan reuses normal images');
-  // count the decoder runs of one image (the reconstructions; generated latents decode per pair too, also n = 1)
-  const decode = model.decode.bind(model);
-  let decodes = 0;
-  model.decode = async (latents, n) => {
-    decodes += n;
-    return decode(latents, n);
-  };
-  const job = newJob(project);
-  try {
-    await runSynthesis(project, model, plan, { runJobId: job, appVersion: 'test' });
-  } finally {
-    model.decode = decode;
-  }
-  // one decode per pair for its own latent, one per distinct normal image for the reconstruction
-  assert.equal(decodes, pairs + normals.size);
-  for (const sample of jobSamples(project, job)) {
-    const report = await regenerateSample(project, sample.id, { appVersion: 'test', load: { intraOpNumThreads: 1 } });
-    assert.equal(report.identical, true, `sample ${sample.id}`);
-  }
+  // model-size normal images: the pair is generated on the whole image, so every pair on the
+  // same normal image can reuse its reconstruction
+  await withSynthesisFixture(join(tmp.dir, 'p'), { width: 64, height: 64 }, async (project, model) => {
+    const pairs = 8;
+    const plan = { ...(await planFor(project, model, ['wood/hole'], pairs, 21)), restoreDetail: true };
+    const normals = new Set(Array.from({ length: pairs }, (_, i) => pairRecipe(plan, i).normal.blob));
+    assert.ok(normals.size < pairs, 'the plan reuses normal images');
+    // count the decoder's images: each pair's own latent, and the reconstructions
+    const decode = model.decode.bind(model);
+    let decodes = 0;
+    model.decode = async (latents, n) => {
+      decodes += n;
+      return decode(latents, n);
+    };
+    const job = newJob(project);
+    try {
+      await runSynthesis(project, model, plan, { runJobId: job, appVersion: 'test' });
+    } finally {
+      model.decode = decode;
+    }
+    // one per pair for its own latent, one per distinct normal image for the reconstruction
+    assert.equal(decodes, pairs + normals.size);
+    for (const sample of jobSamples(project, job)) {
+      const report = await regenerateSample(project, sample.id, { appVersion: 'test', load: { intraOpNumThreads: 1 } });
+      assert.equal(report.identical, true, `sample ${sample.id}`);
+    }
+  });
 });
