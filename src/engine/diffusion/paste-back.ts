@@ -28,6 +28,9 @@ export interface PasteBackSettings {
  */
 export const DEFAULT_PASTE_BACK: PasteBackSettings = { dilate: 2, feather: 3, restoreDetail: true };
 
+/** Whether new generations restore the detail when their request does not say (every entry point's default). */
+export const RESTORE_DETAIL_BY_DEFAULT = DEFAULT_PASTE_BACK.restoreDetail === true;
+
 /** Paste-back as pairs recorded before restoreDetail existed were made (it is absent there: off). */
 export function pasteBackOf(restore: boolean | undefined): PasteBackSettings {
   return { ...DEFAULT_PASTE_BACK, restoreDetail: restore === true };

@@ -33,6 +33,7 @@ import { runStage, type AugmentJobs, type StageHooks } from './jobs';
 import { planAdaptation, runAdaptation, type AdaptationOutcome, type AdaptationSettings, type AdaptChoice } from './adaptation';
 import { learnMissing, learnSettings, type DefectLearnSettings, type LearnedStage, type LearnSettings, type MaskLearnSettings } from './learning';
 import { checkMaterial, resolveTypes, typeMaterial, type AugmentType } from './types';
+import { RESTORE_DETAIL_BY_DEFAULT } from '../../engine/diffusion/paste-back';
 
 export type { AugmentJobs } from './jobs';
 
@@ -96,7 +97,7 @@ export interface AugmentReport {
 
 export const SYNTHESIZE_KIND = 'synthesize';
 /** Generation settings when the request names none (also eval's diffusion generator's). */
-export const SYNTHESIS_DEFAULTS = { sampler: 'ddim' as SamplerName, steps: 25, guidance: 3, aar: { clamp: [1, 1.5] as [number, number], dilationRadius: 0 }, restoreDetail: true };
+export const SYNTHESIS_DEFAULTS = { sampler: 'ddim' as SamplerName, steps: 25, guidance: 3, aar: { clamp: [1, 1.5] as [number, number], dilationRadius: 0 }, restoreDetail: RESTORE_DETAIL_BY_DEFAULT };
 const DEFAULTS = SYNTHESIS_DEFAULTS;
 
 export function checkPerType(n: number): void {

@@ -7,6 +7,7 @@ import type { SynthesizeParams } from '../../../shared/engine-protocol';
 import { checkImageSize } from '../../models/sd1/image-size';
 import type { MethodHandler } from '../handler';
 import { integerParam, optionalStringParam, paramsObject } from '../params';
+import { RESTORE_DETAIL_BY_DEFAULT } from '../../diffusion/paste-back';
 
 const SAMPLER_NAMES = ['ddim', 'euler', 'ddpm'] as const;
 
@@ -51,7 +52,7 @@ export function parseSynthesizeParams(raw: unknown): Required<Omit<SynthesizePar
     seed: p['seed'] === undefined ? randomInt(0, 2 ** 31) : integerParam('synthesize', p, 'seed', 0, 2 ** 32 - 1),
     guidance: numberParam(p, 'guidance', 3, (v) => v >= 0 && v <= 50, 'in [0, 50]'),
     aar: (p['aar'] as boolean | undefined) ?? true,
-    restoreDetail: (p['restoreDetail'] as boolean | undefined) ?? true,
+    restoreDetail: (p['restoreDetail'] as boolean | undefined) ?? RESTORE_DETAIL_BY_DEFAULT,
     strength: numberParam(p, 'strength', 1, (v) => v > 0 && v <= 1, 'in (0, 1]'),
   };
 }
