@@ -177,6 +177,9 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
             job.kind === 'token-rows'
               ? { defect: job.defect, mask, ...(modelFamilies.includes(s.family) ? { prompt: s.family } : {}) }
               : await learnedConditioning(model, learned.get(job.defect)!, mask);
+          // the normal image's round trip: the floor below, and (the same computation) the
+          // reconstruction paste-back restores the detail from, so generation need not decode it again
+          const normalTrip = await decodeOf(s.normal);
           const result = await generateBlended(
             model,
             {
@@ -189,6 +192,7 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
               ...(options.guidanceRescale !== undefined ? { guidanceRescale: options.guidanceRescale } : {}),
               aar: { ...DEFAULT_AAR, enabled: options.aar },
               pasteBack: options.pasteBack,
+              ...(restoring ? { reconstruction: normalTrip } : {}),
             },
             { keepDecoded: true },
           );
@@ -197,7 +201,6 @@ export async function measureModelQuality(options: QualityOptions): Promise<Qual
           // the floor of the outside change: the VAE's own round trip of the normal image; and
           // the reference: the real defect through the same round trip, i.e. what a generator
           // that paints this family's defect perfectly would score on this autoencoder
-          const normalTrip = await decodeOf(s.normal);
           const realTrip = await decodeOf(s.reference);
           roundTrips.push(change(asComposited(normalTrip, normalTrip, s.normal)));
           realRoundTrips.push(change(asComposited(realTrip, normalTrip, s.normal)));
